@@ -1,0 +1,171 @@
+/**
+ * The agent's run loop: enrol once, then hold a WebSocket to the controller (reconnecting with
+ * backoff), answer `desired` with one apply at a time (always the newest revision), and report results
+ * and observed state. While the controller is away the host is left exactly as it is.
+ */
+import { arch, hostname, release, type } from 'node:os';
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import { FleetdockError } from '../protocol/errors.js';
+import { MAX_MESSAGE_BYTES, parseControllerMessage, type AgentMessage, type Desired } from '../protocol/messages.js';
+import type { HostFacts } from '../protocol/observed.js';
+import { AGENT_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
+import { applyDesired } from './apply.js';
+import { backoffDelay } from './backoff.js';
+import type { AgentConfig } from './config.js';
+import { enrol } from './enrol.js';
+import { createDockerApi, socketPathOf } from './io/docker-api.js';
+import { observeHost, type HostContext } from './io/read-host.js';
+import { createSignalManager, createSystemdManager } from './io/service-manager.js';
+import { loadCredential, loadState, saveState, type AgentState, type StoredCredential } from './state.js';
+
+export type AgentHandle = {
+  /** Resolves when the agent has stopped (after stop(), or a fatal error). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+};
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Builds the host context (Docker API, service manager) from the config. */
+export function createHostContext(config: AgentConfig): HostContext {
+  return {
+    root: config.root,
+    docker: createDockerApi(socketPathOf(config.dockerHost)),
+    service: config.serviceManager === 'systemd' ? createSystemdManager(config.dockerUnit) : createSignalManager(config.pidfile, config.restartCommand),
+  };
+}
+
+async function readFacts(ctx: HostContext, config: AgentConfig): Promise<HostFacts> {
+  const info = await ctx.docker.info();
+  return {
+    hostname: hostname(),
+    os: `${type().toLowerCase()} ${release()}`,
+    arch: arch(),
+    dockerVersion: typeof info?.ServerVersion === 'string' ? info.ServerVersion : null,
+    serviceManager: config.serviceManager,
+    liveRestore: typeof info?.LiveRestoreEnabled === 'boolean' ? info.LiveRestoreEnabled : null,
+    agentVersion: AGENT_VERSION,
+  };
+}
+
+/** Starts the agent. Rejects only for problems the operator must fix (bad join token, name taken). */
+export async function startAgent(config: AgentConfig, log: Logger): Promise<AgentHandle> {
+  const ctx = createHostContext(config);
+  let state: AgentState = await loadState(config.stateDir);
+  let credential: StoredCredential | null = await loadCredential(config.stateDir);
+  let stopped = false;
+  let socket: WebSocket | null = null;
+  let attempt = 0;
+  let reconnectTimer: NodeJS.Timeout | null = null;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+
+  // Enrol first, retrying only while the controller cannot be reached.
+  while (!credential && !stopped) {
+    if (!config.joinToken) throw new FleetdockError('JOIN_TOKEN_INVALID', `no credential in ${config.stateDir} and no --join-token: create one with 'fleetdock token create --group GROUP'`);
+    try {
+      credential = await enrol(config.controller, config.stateDir, { joinToken: config.joinToken, name: config.name, facts: await readFacts(ctx, config) });
+      log.info({ hostId: credential.hostId, name: credential.name, group: credential.group }, 'enrolled');
+    } catch (error) {
+      if (!(error instanceof FleetdockError) || error.code !== 'CONTROLLER_UNREACHABLE') throw error;
+      const delay = backoffDelay(attempt++);
+      log.warn({ err: error.message, retryInMs: delay }, 'controller unreachable; retrying enrolment');
+      await sleep(delay);
+    }
+  }
+  const cred = credential!;
+
+  const send = (message: AgentMessage) => {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  };
+  const observeAndSend = async () => {
+    try {
+      send({ type: 'observed', observed: await observeHost(ctx, state.appliedRevision, state.owned.clientUsers, () => new Date()) });
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'could not observe the host');
+    }
+  };
+
+  // One apply at a time; a newer desired revision that arrives meanwhile replaces any waiting one.
+  let pending: Desired | null = null;
+  let applying: Promise<void> | null = null;
+  const drain = async () => {
+    while (pending && !stopped) {
+      const desired = pending;
+      pending = null;
+      const outcome = await applyDesired({ ctx, stateDir: config.stateDir, verifyTimeoutMs: config.verifyTimeoutMs, now: Date.now, sleep, log }, state, desired);
+      state = outcome.state;
+      await saveState(config.stateDir, state);
+      log.info({ revision: desired.revision, outcome: outcome.result.outcome, action: outcome.result.action, files: outcome.result.filesChanged, error: outcome.result.error }, 'apply finished');
+      send(outcome.result);
+      await observeAndSend();
+    }
+    applying = null;
+  };
+  const schedule = (desired: Desired) => {
+    pending = desired;
+    if (!applying) applying = drain();
+  };
+
+  const wsUrl = `${cred.controller.replace(/^http/, 'ws')}/v1/agent`;
+  const connect = () => {
+    if (stopped) return;
+    const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${cred.credential}` }, maxPayload: MAX_MESSAGE_BYTES, handshakeTimeout: 10_000 });
+    socket = ws;
+    ws.on('open', async () => {
+      try {
+        const observed = await observeHost(ctx, state.appliedRevision, state.owned.clientUsers, () => new Date());
+        const facts = await readFacts(ctx, config);
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, facts, appliedRevision: state.appliedRevision, observed } satisfies AgentMessage));
+      } catch (error) {
+        log.error({ err: (error as Error).message }, 'could not say hello');
+        ws.close();
+      }
+    });
+    ws.on('message', (data: Buffer) => {
+      let message;
+      try {
+        message = parseControllerMessage(data);
+      } catch (error) {
+        const e = error as FleetdockError;
+        log.warn({ code: e.code, err: e.message }, 'malformed message from the controller');
+        send({ type: 'error', code: e.code ?? 'BAD_MESSAGE', message: e.message });
+        return;
+      }
+      if (message.type === 'welcome') {
+        attempt = 0;
+        log.info({ hostId: message.hostId, group: message.group }, 'connected to the controller');
+      } else if (message.type === 'desired') {
+        schedule(message);
+      } else {
+        log.warn({ code: message.code, err: message.message, fatal: message.fatal }, 'controller reported an error');
+      }
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      if (res.statusCode === 401) log.error({ status: 401 }, `the controller refused this host's credential; if the host was revoked, delete ${config.stateDir}/credential.json and enrol again with a new join token`);
+      else log.warn({ status: res.statusCode }, 'the controller refused the connection');
+      ws.terminate();
+    });
+    ws.on('error', (error) => log.debug({ err: error.message }, 'connection error'));
+    ws.on('close', () => {
+      if (socket === ws) socket = null;
+      if (stopped) return;
+      const delay = backoffDelay(attempt++);
+      log.info({ retryInMs: delay }, 'disconnected from the controller; the host stays as it is');
+      reconnectTimer = setTimeout(connect, delay);
+    });
+  };
+  connect();
+
+  return {
+    done,
+    async stop() {
+      stopped = true;
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      socket?.close();
+      if (applying) await applying;
+      resolveDone();
+    },
+  };
+}

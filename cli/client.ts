@@ -1,0 +1,158 @@
+/**
+ * The operator commands' way to the controller: where it is and which token to use (flags, then the
+ * environment: the only place the CLI reads FLEETDOCK_URL / FLEETDOCK_TOKEN), and a small fetch-based
+ * client that parses every answer with the API's schemas. An error answer becomes a FleetdockError
+ * with the controller's code and message; a controller that cannot be reached is CONTROLLER_UNREACHABLE.
+ */
+import { readFileSync } from 'node:fs';
+import type { z } from 'zod';
+import { FleetdockError, isErrorCode } from '../protocol/errors.js';
+import { describeIssues } from '../protocol/messages.js';
+import type { SettingsInput } from '../protocol/settings.js';
+import {
+  GroupDetailSchema,
+  HostListSchema,
+  JoinTokenResponseSchema,
+  SetSettingsResponseSchema,
+} from '../controller/api/schemas.js';
+import { UsageError } from './args.js';
+
+/** The controller used when neither --controller nor FLEETDOCK_URL says otherwise. */
+export const DEFAULT_CONTROLLER_URL = 'http://127.0.0.1:7700';
+
+/** How long one request may take before the controller counts as unreachable, in milliseconds. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+/** The flags every operator command takes (for parseCommandArgs). */
+export const CONNECTION_OPTIONS = {
+  controller: { type: 'string' },
+  token: { type: 'string' },
+  'token-file': { type: 'string' },
+} as const;
+
+/** Usage text for CONNECTION_OPTIONS. */
+export const CONNECTION_USAGE = `connection:
+  --controller URL     controller to talk to (env FLEETDOCK_URL, default ${DEFAULT_CONTROLLER_URL})
+  --token T            operator token (env FLEETDOCK_TOKEN)
+  --token-file PATH    read the operator token from a file (e.g. the controller's .fleetdock/admin.token)
+`;
+
+/** Where the controller is and how to authenticate. */
+export interface Connection {
+  url: string;
+  token: string | null;
+}
+
+/**
+ * Decides the controller URL (--controller, FLEETDOCK_URL, default) and token (--token, --token-file,
+ * FLEETDOCK_TOKEN). A malformed URL is a usage error; an unreadable token file is VALIDATION.
+ */
+export function resolveConnection(
+  flags: { controller?: string | undefined; token?: string | undefined; 'token-file'?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): Connection {
+  const url = (flags.controller ?? env.FLEETDOCK_URL ?? DEFAULT_CONTROLLER_URL).replace(/\/+$/, '');
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new UsageError(`controller URL ${JSON.stringify(url)} is not an http(s) URL`);
+  }
+  let token = flags.token ?? null;
+  if (token === null && flags['token-file'] !== undefined) {
+    try {
+      token = readFileSync(flags['token-file'], 'utf8').trim();
+    } catch (error) {
+      throw new FleetdockError('VALIDATION', `cannot read the token file ${flags['token-file']}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  token ??= env.FLEETDOCK_TOKEN?.trim() || null;
+  return { url, token };
+}
+
+function describeFetchFailure(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error as Error).message;
+}
+
+/** Talks to the controller's HTTP API. */
+export class ControllerClient {
+  readonly #connection: Connection;
+  readonly #timeoutMs: number;
+
+  constructor(connection: Connection, options: { timeoutMs?: number } = {}) {
+    this.#connection = connection;
+    this.#timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+  }
+
+  /** Sends one request and parses the answer with `schema`; throws FleetdockError on any failure. */
+  async request<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.output<S>> {
+    const { url, token } = this.#connection;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(`${url}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (error) {
+      if ((error as Error).name === 'TimeoutError') {
+        throw new FleetdockError('CONTROLLER_UNREACHABLE', `the controller at ${url} did not answer within ${this.#timeoutMs / 1000} s`, { cause: error });
+      }
+      throw new FleetdockError('CONTROLLER_UNREACHABLE', `cannot reach the controller at ${url}: ${describeFetchFailure(error)}; is it running? (fleetdock controller)`, { cause: error });
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (!response.ok) {
+      const error = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+      if (error && isErrorCode(error.code) && typeof error.message === 'string') {
+        const details = error.details && typeof error.details === 'object' ? (error.details as Record<string, unknown>) : undefined;
+        throw new FleetdockError(error.code, error.message, details ? { details } : {});
+      }
+      throw new FleetdockError('INTERNAL', `${url} answered HTTP ${response.status} without a fleetdock error; is it a fleetdock controller?`);
+    }
+    const result = schema.safeParse(json);
+    if (!result.success) {
+      throw new FleetdockError('INTERNAL', `unexpected answer from the controller at ${url} to ${method} ${path}: ${describeIssues(result.error)}`);
+    }
+    return result.data;
+  }
+
+  /** POST /v1/groups */
+  createGroup(name: string) {
+    return this.request('POST', '/v1/groups', GroupDetailSchema, { name });
+  }
+
+  /** GET /v1/groups/:name */
+  getGroup(name: string) {
+    return this.request('GET', `/v1/groups/${encodeURIComponent(name)}`, GroupDetailSchema);
+  }
+
+  /** PUT /v1/groups/:name/settings */
+  setSettings(name: string, settings: SettingsInput) {
+    return this.request('PUT', `/v1/groups/${encodeURIComponent(name)}/settings`, SetSettingsResponseSchema, settings);
+  }
+
+  /** POST /v1/groups/:name/join-tokens */
+  createJoinToken(group: string, options: { uses?: number | undefined; ttlSeconds?: number | undefined }) {
+    const body = { ...(options.uses !== undefined ? { uses: options.uses } : {}), ...(options.ttlSeconds !== undefined ? { ttlSeconds: options.ttlSeconds } : {}) };
+    return this.request('POST', `/v1/groups/${encodeURIComponent(group)}/join-tokens`, JoinTokenResponseSchema, body);
+  }
+
+  /** GET /v1/hosts[?group=] */
+  listHosts(group?: string) {
+    return this.request('GET', `/v1/hosts${group === undefined ? '' : `?group=${encodeURIComponent(group)}`}`, HostListSchema);
+  }
+}

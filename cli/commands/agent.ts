@@ -1,0 +1,58 @@
+/**
+ * `fleetdock agent`: runs the agent on a build server until SIGINT/SIGTERM. Parses options into the
+ * agent's frozen config and wires a JSON logger; all behaviour lives in agent/.
+ */
+import { existsSync } from 'node:fs';
+import { pino } from 'pino';
+import { startAgent } from '../../agent/agent.js';
+import { AGENT_DEFAULTS, buildAgentConfig } from '../../agent/config.js';
+import { parseCommandArgs, UsageError, withUsage } from '../args.js';
+
+const USAGE = `usage: fleetdock agent --controller URL [--join-token TOKEN] [options]
+
+  --controller URL          the controller, http(s)://host:port
+  --join-token TOKEN        join token (needed once, until the state dir holds a credential)
+  --state-dir DIR           credential and state (default ${AGENT_DEFAULTS.stateDir})
+  --root DIR                prefix for every host path (default /)
+  --docker-host unix:///P   dockerd's API socket (default ${AGENT_DEFAULTS.dockerHost})
+  --service-manager M       systemd or signal (default: systemd when systemd runs)
+  --docker-unit NAME        systemd unit of dockerd (default docker)
+  --pidfile PATH            signal mode: dockerd's pidfile (default ${AGENT_DEFAULTS.pidfile})
+  --restart-command CMD     signal mode: command that restarts dockerd
+  --name NAME               the host's name in the fleet (default: hostname)
+  --verify-timeout SECONDS  how long dockerd may take to show new settings (default ${AGENT_DEFAULTS.verifyTimeoutMs / 1000})
+`;
+
+export function run(argv: string[]): Promise<number> {
+  return withUsage(USAGE, argv, async () => {
+    const { values, positionals } = parseCommandArgs(argv, {
+      controller: { type: 'string' },
+      'join-token': { type: 'string' },
+      'state-dir': { type: 'string' },
+      root: { type: 'string' },
+      'docker-host': { type: 'string' },
+      'service-manager': { type: 'string' },
+      'docker-unit': { type: 'string' },
+      pidfile: { type: 'string' },
+      'restart-command': { type: 'string' },
+      name: { type: 'string' },
+      'verify-timeout': { type: 'string' },
+    });
+    if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
+    let config;
+    try {
+      config = buildAgentConfig(values, existsSync('/run/systemd/system'));
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const log = pino({ name: 'fleetdock-agent', level: process.env.FLEETDOCK_LOG_LEVEL ?? 'info' });
+    log.info({ controller: config.controller, name: config.name, serviceManager: config.serviceManager, root: config.root }, 'agent starting');
+    const agent = await startAgent(config, log);
+    const stop = () => void agent.stop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    await agent.done;
+    log.info('agent stopped');
+    return 0;
+  });
+}

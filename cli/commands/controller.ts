@@ -1,0 +1,59 @@
+/**
+ * `fleetdock controller [--data DIR] [--listen HOST:PORT]`: runs the controller until SIGINT or
+ * SIGTERM, logging JSON lines to stdout. Shows the first admin token once on stderr. Only turns flags
+ * into the config and waits; controller/server.ts does the work.
+ */
+import { pino } from 'pino';
+import { FleetdockError } from '../../protocol/errors.js';
+import { CONTROLLER_DEFAULTS, resolveControllerConfig, type ControllerConfig } from '../../controller/config.js';
+import { startController } from '../../controller/server.js';
+import { parseCommandArgs, UsageError, withUsage } from '../args.js';
+
+const USAGE = `usage: fleetdock controller [--data DIR] [--listen HOST:PORT]
+
+Runs the controller: the HTTP API for operators, the WebSocket hub for agents, the SQLite store.
+
+options:
+  --data DIR          data directory: database and admin.token (default ${CONTROLLER_DEFAULTS.dataDir})
+  --listen HOST:PORT  address to listen on (default ${CONTROLLER_DEFAULTS.listen}; port 0 picks a free one)
+`;
+
+function waitForStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** Runs the controller until a stop signal; 0 after a clean shutdown. */
+export async function run(argv: string[]): Promise<number> {
+  return withUsage(USAGE, argv, async () => {
+    const { values, positionals } = parseCommandArgs(argv, { data: { type: 'string' }, listen: { type: 'string' } });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    let config: ControllerConfig;
+    try {
+      config = resolveControllerConfig({ data: values.data, listen: values.listen });
+    } catch (error) {
+      if (error instanceof FleetdockError && error.code === 'VALIDATION') throw new UsageError(error.message);
+      throw error;
+    }
+    const logger = pino({ base: { component: 'controller' } });
+    const stopped = waitForStopSignal();
+    const controller = await startController(config, { logger });
+    if (controller.adminToken) {
+      process.stderr.write(`fleetdock: admin token (shown only this once; also saved to ${controller.adminTokenPath}):\n${controller.adminToken}\n`);
+    } else {
+      process.stderr.write(`fleetdock: the admin token is in ${controller.adminTokenPath}\n`);
+    }
+    process.stderr.write(`fleetdock: controller listening on ${controller.url}\n`);
+    const signal = await stopped;
+    logger.info({ signal }, 'stopping');
+    await controller.close();
+    return 0;
+  });
+}

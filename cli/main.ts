@@ -1,0 +1,49 @@
+/**
+ * The `fleetdock` command: picks the subcommand and hands it the rest of argv. Only wires; every
+ * command lives in cli/commands/<name>.ts and exports `run(argv: string[]): Promise<number>`.
+ */
+import { FleetdockError } from '../protocol/errors.js';
+
+type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
+
+const COMMANDS: Record<string, Command> = {
+  controller: { summary: 'run the controller (HTTP API, agent hub, SQLite store)', load: () => import('./commands/controller.js') },
+  agent: { summary: 'run the agent on a build server', load: () => import('./commands/agent.js') },
+  group: { summary: 'create, change and show host groups', load: () => import('./commands/group.js') },
+  token: { summary: 'create join tokens for agents', load: () => import('./commands/token.js') },
+  hosts: { summary: 'list hosts and what they report', load: () => import('./commands/hosts.js') },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return `usage: fleetdock <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun 'fleetdock <command> --help' for a command's options.\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`fleetdock: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  const module = await command.load();
+  return module.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof FleetdockError) {
+      process.stderr.write(`fleetdock: ${error.message} [${error.code}]\n`);
+    } else {
+      process.stderr.write(`fleetdock: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    }
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,40 @@
+/**
+ * What a route handler is given and what it returns. Handlers are plain functions of a request
+ * context: they never touch express, so the route table stays readable and handlers stay small.
+ */
+import type { Logger } from 'pino';
+import type { Revision } from '../store/revisions.js';
+import type { Store } from '../store/index.js';
+import type { Operator } from '../store/operator-tokens.js';
+
+/** Sends a new desired revision to the connected hosts of a group (the agent hub). */
+export interface DesiredPublisher {
+  /** Queues `desired` for every connected host of the group; returns how many it was sent to. */
+  publishDesired(groupId: number, revision: Revision): number;
+}
+
+/** The controller's parts a handler may use. */
+export interface ApiDeps {
+  store: Store;
+  publisher: DesiredPublisher;
+  now: () => Date;
+  logger: Logger;
+}
+
+/** One request, already authorised. `body` and `query` are untrusted until a handler parses them. */
+export interface RequestContext {
+  params: Readonly<Record<string, string>>;
+  query: unknown;
+  body: unknown;
+  /** The operator whose token was accepted; null on anonymous routes. */
+  operator: Operator | null;
+  deps: ApiDeps;
+}
+
+/** What a handler answers: a status and a JSON body. */
+export interface Reply {
+  status: number;
+  body: unknown;
+}
+
+export type Handler = (ctx: RequestContext) => Reply;

@@ -1,0 +1,82 @@
+/**
+ * The group routes: create and list groups, show one, replace its settings (a new revision when they
+ * changed, pushed at once to its connected hosts), read its revision history, and make join tokens.
+ */
+import { SettingsSchema } from '../../../protocol/settings.js';
+import { generateSecret, hashSecret } from '../../secrets.js';
+import { redactSettings } from '../../settings.js';
+import type { HostRecord } from '../../store/hosts.js';
+import type { Handler } from '../context.js';
+import { CreateGroupRequestSchema, CreateJoinTokenRequestSchema, type JoinTokenResponse, type SetSettingsResponse } from '../schemas.js';
+import { parseInput, parseRevisionNumber } from '../validate.js';
+import { renderGroupDetail, renderGroupSummary, renderRevisionView } from '../views.js';
+
+/** POST /v1/groups `{ name }`: 201 with the new group; ALREADY_EXISTS when taken. */
+export const postGroup: Handler = ({ body, operator, deps }) => {
+  const { name } = parseInput(CreateGroupRequestSchema, body);
+  const group = deps.store.groups.create(name, operator?.name ?? null, deps.now());
+  deps.logger.info({ group: name, by: operator?.name }, 'group created');
+  return { status: 201, body: renderGroupDetail(group, undefined, []) };
+};
+
+/** GET /v1/groups: every group with its latest revision number and host counts. */
+export const listGroups: Handler = ({ deps }) => {
+  const { store } = deps;
+  const latest = store.revisions.latestNumbers();
+  const hostsByGroup = new Map<number, HostRecord[]>();
+  for (const host of store.hosts.list()) {
+    const list = hostsByGroup.get(host.groupId);
+    if (list) list.push(host);
+    else hostsByGroup.set(host.groupId, [host]);
+  }
+  const groups = store.groups.list().map((g) => renderGroupSummary(g, latest.get(g.id) ?? null, hostsByGroup.get(g.id) ?? []));
+  return { status: 200, body: { groups } };
+};
+
+/** GET /v1/groups/:name: the latest revision (redacted) and host counts. */
+export const getGroup: Handler = ({ params, deps }) => {
+  const group = deps.store.groups.require(params.name!);
+  return { status: 200, body: renderGroupDetail(group, deps.store.revisions.latest(group.id), deps.store.hosts.list(group.id)) };
+};
+
+/**
+ * PUT /v1/groups/:name/settings: 201 `{ revision, settings, changed: true }` with revision N+1, or
+ * 200 `{ revision, settings, changed: false }` when the normalised settings equal the latest's.
+ */
+export const putSettings: Handler = ({ params, body, operator, deps }) => {
+  const settings = parseInput(SettingsSchema, body);
+  const group = deps.store.groups.require(params.name!);
+  const { revision, changed } = deps.store.revisions.appendIfChanged(group.id, settings, operator?.name ?? null, deps.now());
+  if (changed) {
+    const sentTo = deps.publisher.publishDesired(group.id, revision);
+    deps.logger.info({ group: group.name, revision: revision.number, by: operator?.name, sentTo }, 'settings revision created');
+  }
+  const reply: SetSettingsResponse = { revision: revision.number, changed, settings: redactSettings(revision.settings) };
+  return { status: changed ? 201 : 200, body: reply };
+};
+
+/** GET /v1/groups/:name/revisions: every revision, oldest first, redacted. */
+export const listRevisions: Handler = ({ params, deps }) => {
+  const group = deps.store.groups.require(params.name!);
+  return { status: 200, body: { group: group.name, revisions: deps.store.revisions.list(group.id).map(renderRevisionView) } };
+};
+
+/** GET /v1/groups/:name/revisions/:number: one revision, redacted. */
+export const getRevision: Handler = ({ params, deps }) => {
+  const group = deps.store.groups.require(params.name!);
+  const number = parseRevisionNumber(params.number!);
+  return { status: 200, body: renderRevisionView(deps.store.revisions.require(group.id, group.name, number)) };
+};
+
+/** POST /v1/groups/:name/join-tokens `{ uses?, ttlSeconds? }`: 201 with the token, shown this once. */
+export const postJoinToken: Handler = ({ params, body, operator, deps }) => {
+  const request = parseInput(CreateJoinTokenRequestSchema, body ?? {});
+  const group = deps.store.groups.require(params.name!);
+  const token = generateSecret();
+  const createdAt = deps.now();
+  const expiresAt = new Date(createdAt.getTime() + request.ttlSeconds * 1000);
+  deps.store.joinTokens.create({ groupId: group.id, tokenHash: hashSecret(token), createdBy: operator?.name ?? null, uses: request.uses, createdAt, expiresAt });
+  deps.logger.info({ group: group.name, uses: request.uses, expiresAt, by: operator?.name }, 'join token created');
+  const reply: JoinTokenResponse = { token, group: group.name, expiresAt: expiresAt.toISOString(), uses: request.uses };
+  return { status: 201, body: reply };
+};

@@ -1,0 +1,25 @@
+/** The host routes: list hosts (all or one group's) and show one, each with its derived status. */
+import { z } from 'zod';
+import { FleetdockError } from '../../../protocol/errors.js';
+import type { Handler } from '../context.js';
+import { parseInput } from '../validate.js';
+import { renderHostView } from '../views.js';
+
+const HostListQuerySchema = z.strictObject({ group: z.string().min(1).optional() });
+
+/** GET /v1/hosts[?group=G]: `{ hosts: HostView[] }` by name; NOT_FOUND for an unknown group. */
+export const listHosts: Handler = ({ query, deps }) => {
+  const { group: groupName } = parseInput(HostListQuerySchema, query ?? {}, 'query');
+  const { store } = deps;
+  const group = groupName === undefined ? undefined : store.groups.require(groupName);
+  const latest = store.revisions.latestNumbers();
+  const hosts = store.hosts.list(group?.id).map((h) => renderHostView(h, latest.get(h.groupId) ?? null));
+  return { status: 200, body: { hosts } };
+};
+
+/** GET /v1/hosts/:name: one HostView; NOT_FOUND naming it otherwise. */
+export const getHost: Handler = ({ params, deps }) => {
+  const host = deps.store.hosts.find(params.name!);
+  if (!host) throw new FleetdockError('NOT_FOUND', `host ${params.name} is not enrolled`, { details: { host: params.name } });
+  return { status: 200, body: renderHostView(host, deps.store.revisions.latest(host.groupId)?.number ?? null) };
+};

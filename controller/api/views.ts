@@ -1,0 +1,54 @@
+/**
+ * Pure: turns stored records into what the API returns. Every settings or observed value passes
+ * through redaction here, so no response can carry a proxy password.
+ */
+import { countHostStatuses, deriveHostStatus } from '../host-status.js';
+import { redactObserved, redactSettings } from '../settings.js';
+import type { GroupRow } from '../store/groups.js';
+import type { HostRecord } from '../store/hosts.js';
+import type { Revision } from '../store/revisions.js';
+import type { GroupDetail, GroupSummary, HostCounts, HostView, RevisionView } from './schemas.js';
+
+/** A revision with its settings redacted. */
+export function renderRevisionView(revision: Revision): RevisionView {
+  return { number: revision.number, settings: redactSettings(revision.settings), createdAt: revision.createdAt, createdBy: revision.createdBy };
+}
+
+/** A host with its status against `desiredRevision`, observed state redacted. */
+export function renderHostView(host: HostRecord, desiredRevision: number | null): HostView {
+  return {
+    id: host.id,
+    name: host.name,
+    group: host.group,
+    status: deriveHostStatus(host, desiredRevision),
+    connected: host.connected,
+    lastSeenAt: host.lastSeenAt,
+    enrolledAt: host.enrolledAt,
+    facts: host.facts,
+    desiredRevision,
+    appliedRevision: host.appliedRevision,
+    lastResult: host.lastResult,
+    observed: host.observed && redactObserved(host.observed),
+    observedAt: host.observedAt,
+  };
+}
+
+/** Host counts by status for one group's hosts. */
+export function renderHostCounts(hosts: readonly HostRecord[], desiredRevision: number | null): HostCounts {
+  return countHostStatuses(hosts.map((h) => deriveHostStatus(h, desiredRevision)));
+}
+
+/** A group in the list: its latest revision's number and host counts. */
+export function renderGroupSummary(group: GroupRow, latestRevision: number | null, hosts: readonly HostRecord[]): GroupSummary {
+  return { name: group.name, createdAt: group.createdAt, latestRevision, hosts: renderHostCounts(hosts, latestRevision) };
+}
+
+/** A group in detail: its latest revision (redacted) and host counts. */
+export function renderGroupDetail(group: GroupRow, latest: Revision | undefined, hosts: readonly HostRecord[]): GroupDetail {
+  return {
+    name: group.name,
+    createdAt: group.createdAt,
+    revision: latest ? renderRevisionView(latest) : null,
+    hosts: renderHostCounts(hosts, latest?.number ?? null),
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * The controller's configuration: defaults written out with their units, and the one function that
+ * turns what the operator gave on the command line into a validated, frozen ControllerConfig. Nothing
+ * else in controller/ reads argv or process.env; everything else is handed this object.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FleetdockError } from '../protocol/errors.js';
+
+/** Everything the controller needs to start. Frozen; build it with `resolveControllerConfig`. */
+export interface ControllerConfig {
+  /** Directory holding `fleetdock.db` and `admin.token`; created with mode 0700. */
+  readonly dataDir: string;
+  /** Address the HTTP API and the agent hub listen on; port 0 picks a free port. */
+  readonly listen: { readonly host: string; readonly port: number };
+  /** Directory of `NNNN_name.sql` files applied at start. */
+  readonly migrationsDir: string;
+  /** How often every agent connection is pinged; one that did not pong since the last ping is dropped. */
+  readonly heartbeatIntervalMs: number;
+  /** How long a statement waits for a locked database before failing. */
+  readonly sqliteBusyTimeoutMs: number;
+  /** Largest HTTP request body accepted. */
+  readonly maxBodyBytes: number;
+}
+
+/** The defaults, with units in the names. */
+export const CONTROLLER_DEFAULTS = Object.freeze({
+  dataDir: './.fleetdock',
+  listen: '127.0.0.1:7700',
+  heartbeatIntervalMs: 15_000,
+  sqliteBusyTimeoutMs: 5_000,
+  maxBodyBytes: 256 * 1024,
+});
+
+/** What the `controller` command may set; anything left out takes its default. */
+export interface ControllerConfigInput {
+  data?: string | undefined;
+  listen?: string | undefined;
+  migrationsDir?: string | undefined;
+  heartbeatIntervalMs?: number | undefined;
+}
+
+/**
+ * Parses `HOST:PORT` (or `[IPv6]:PORT`); throws VALIDATION naming the value when it is not one.
+ */
+export function parseListenAddress(text: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[3]) : NaN;
+  if (!match || !(port >= 0 && port <= 65535)) {
+    throw new FleetdockError('VALIDATION', `--listen ${JSON.stringify(text)} is not HOST:PORT (e.g. 127.0.0.1:7700; port 0 picks a free one)`);
+  }
+  return { host: (match[1] ?? match[2])!, port };
+}
+
+/**
+ * Finds the `migrations/` directory shipped with this checkout: the first ancestor of this module's
+ * directory that has one. Works from the TypeScript sources (controller/) and from dist/controller/.
+ */
+export function findMigrationsDir(from: string = dirname(fileURLToPath(import.meta.url))): string {
+  let dir = from;
+  for (;;) {
+    const candidate = join(dir, 'migrations');
+    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) {
+      throw new FleetdockError('MIGRATION_FAILED', `cannot find the migrations/ directory above ${from}`);
+    }
+    dir = parent;
+  }
+}
+
+/** Builds the frozen config from the operator's input and the defaults; throws VALIDATION on a bad value. */
+export function resolveControllerConfig(input: ControllerConfigInput = {}): ControllerConfig {
+  const heartbeatIntervalMs = input.heartbeatIntervalMs ?? CONTROLLER_DEFAULTS.heartbeatIntervalMs;
+  if (!Number.isInteger(heartbeatIntervalMs) || heartbeatIntervalMs < 10) {
+    throw new FleetdockError('VALIDATION', `heartbeat interval ${heartbeatIntervalMs} ms must be a whole number of at least 10 ms`);
+  }
+  const data = input.data ?? CONTROLLER_DEFAULTS.dataDir;
+  if (data.trim() === '') throw new FleetdockError('VALIDATION', '--data must not be empty');
+  return Object.freeze({
+    dataDir: resolve(data),
+    listen: Object.freeze(parseListenAddress(input.listen ?? CONTROLLER_DEFAULTS.listen)),
+    migrationsDir: resolve(input.migrationsDir ?? findMigrationsDir()),
+    heartbeatIntervalMs,
+    sqliteBusyTimeoutMs: CONTROLLER_DEFAULTS.sqliteBusyTimeoutMs,
+    maxBodyBytes: CONTROLLER_DEFAULTS.maxBodyBytes,
+  });
+}

@@ -1,0 +1,148 @@
+/**
+ * The agent hub: accepts WebSocket upgrades on /v1/agent for hosts with a valid credential, keeps one
+ * session per host (a second connection replaces the first), indexes ready sessions by group so a new
+ * revision is fanned out to a group's connected hosts in one pass, and drops connections that stop
+ * answering pings. One timer for all connections; no per-host loops.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { FleetdockError } from '../../protocol/errors.js';
+import { MAX_MESSAGE_BYTES } from '../../protocol/messages.js';
+import type { DesiredPublisher } from '../api/context.js';
+import type { Store } from '../store/index.js';
+import type { Revision } from '../store/revisions.js';
+import { authenticateAgent, isAgentPath, refuseUpgrade } from './upgrade.js';
+import { AgentSession, CLOSE_CODES, renderDesiredMessage } from './session.js';
+
+/** What the hub needs. */
+export interface HubDeps {
+  store: Store;
+  now: () => Date;
+  logger: Logger;
+  /** How often every connection is pinged, in milliseconds. */
+  heartbeatIntervalMs: number;
+}
+
+/** How long close() waits for agents to finish the close handshake before dropping them, in milliseconds. */
+const CLOSE_GRACE_MS = 1_000;
+
+/** Accepts agent connections and sends them what they should have. */
+export class AgentHub implements DesiredPublisher {
+  readonly #deps: HubDeps;
+  readonly #log: Logger;
+  readonly #wss: WebSocketServer;
+  /** The current session of each host, by host id. */
+  readonly #sessions = new Map<string, AgentSession>();
+  /** Sessions that said hello, by group id: who gets a new revision. */
+  readonly #byGroup = new Map<number, Set<AgentSession>>();
+  readonly #heartbeat: NodeJS.Timeout;
+  #closing = false;
+
+  constructor(deps: HubDeps) {
+    this.#deps = deps;
+    this.#log = deps.logger.child({ component: 'hub' });
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, clientTracking: false, perMessageDeflate: false });
+    this.#heartbeat = setInterval(() => this.#beat(), deps.heartbeatIntervalMs);
+    this.#heartbeat.unref();
+  }
+
+  /** How many agents are connected (said hello or not). */
+  get connectionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** The http server's `upgrade` listener. Never throws: a refused upgrade is an HTTP answer. */
+  handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => {});
+    if (this.#closing) return refuseUpgrade(socket, new FleetdockError('CONTROLLER_UNREACHABLE', 'controller is shutting down'));
+    if (!isAgentPath(req)) return refuseUpgrade(socket, new FleetdockError('NOT_FOUND', `no WebSocket endpoint at ${(req.url ?? '').slice(0, 100)}`));
+    let host;
+    try {
+      host = authenticateAgent(req, this.#deps.store.hosts);
+    } catch (error) {
+      const refusal = error instanceof FleetdockError ? error : new FleetdockError('INTERNAL', 'could not check the credential');
+      if (!(error instanceof FleetdockError)) this.#log.error({ err: error }, 'checking an agent credential failed');
+      this.#log.info({ code: refusal.code, remote: req.socket.remoteAddress }, 'agent connection refused');
+      return refuseUpgrade(socket, refusal);
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new AgentSession(ws, host, { ...this.#deps, onReady: (s) => this.#ready(s) });
+      const previous = this.#sessions.get(host.id);
+      this.#sessions.set(host.id, session);
+      if (previous) {
+        this.#unindex(previous);
+        previous.retire();
+        this.#log.info({ hostId: host.id, host: host.name }, 'agent session replaced');
+      }
+      session.onClose((code) => this.#release(session, code));
+    });
+  };
+
+  /** Sends a revision to every connected host of its group: serialised once, queued on each socket. */
+  publishDesired(groupId: number, revision: Revision): number {
+    const sessions = this.#byGroup.get(groupId);
+    if (!sessions) return 0;
+    const text = renderDesiredMessage(revision);
+    for (const session of sessions) session.sendText(text);
+    return sessions.size;
+  }
+
+  /** Closes every connection (1001), waiting briefly for the close handshakes, and stops the timer. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    clearInterval(this.#heartbeat);
+    const sessions = [...this.#sessions.values()];
+    const closed = sessions.map((s) => new Promise<void>((resolve) => s.onClose(() => resolve())));
+    for (const session of sessions) session.close(CLOSE_CODES.GOING_AWAY, 'controller shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]);
+    clearTimeout(timer);
+    for (const session of this.#sessions.values()) session.terminate();
+    this.#sessions.clear();
+    this.#byGroup.clear();
+    this.#deps.store.hosts.markAllDisconnected(this.#deps.now());
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+
+  #ready(session: AgentSession): void {
+    if (this.#sessions.get(session.host.id) !== session) return;
+    let set = this.#byGroup.get(session.host.groupId);
+    if (!set) this.#byGroup.set(session.host.groupId, (set = new Set()));
+    set.add(session);
+  }
+
+  #unindex(session: AgentSession): void {
+    const set = this.#byGroup.get(session.host.groupId);
+    if (!set) return;
+    set.delete(session);
+    if (set.size === 0) this.#byGroup.delete(session.host.groupId);
+  }
+
+  #release(session: AgentSession, code: number): void {
+    this.#unindex(session);
+    if (this.#sessions.get(session.host.id) !== session) return; // replaced: the newer session owns the host
+    this.#sessions.delete(session.host.id);
+    if (this.#closing) return; // close() marks everyone disconnected once
+    try {
+      this.#deps.store.hosts.markDisconnected(session.host.id, this.#deps.now());
+    } catch (error) {
+      this.#log.error({ err: error, hostId: session.host.id }, 'recording a disconnect failed');
+    }
+    this.#log.info({ hostId: session.host.id, host: session.host.name, code }, 'agent disconnected');
+  }
+
+  #beat(): void {
+    for (const session of this.#sessions.values()) {
+      if (!session.alive) {
+        this.#log.info({ hostId: session.host.id, host: session.host.name }, 'agent did not answer the ping; dropping it');
+        session.terminate();
+        continue;
+      }
+      session.alive = false;
+      session.ping();
+    }
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Starts a controller: data directory, SQLite with migrations, the first admin token, the HTTP API and
+ * the agent hub on one server. Returns a handle whose close() shuts everything in order. Reads no
+ * environment or argv (the config object carries all of it) and prints nothing: the caller decides
+ * what to show.
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { ensureAdminToken } from './admin-token.js';
+import { createApiApp } from './api/app.js';
+import type { ControllerConfig } from './config.js';
+import { AgentHub } from './hub/hub.js';
+import { openDatabase } from './store/database.js';
+import { createStore } from './store/index.js';
+import { applyMigrations } from './store/migrate.js';
+
+/** Name of the database file inside the data directory. */
+export const DATABASE_FILE = 'fleetdock.db';
+
+/** Things a test (or the command) may replace. */
+export interface ControllerDeps {
+  /** The clock; defaults to the system clock. */
+  now?: () => Date;
+  /** Where logs go; defaults to a silent logger. */
+  logger?: Logger;
+}
+
+/** A running controller. */
+export interface RunningController {
+  /** Base URL of the API, e.g. `http://127.0.0.1:7700`. */
+  url: string;
+  /** The port actually listened on (useful with port 0). */
+  port: number;
+  /** The first admin token, only on the start that created it. */
+  adminToken?: string;
+  /** Where the admin token's file is. */
+  adminTokenPath: string;
+  /** Closes agent connections, the HTTP server and the database. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+/**
+ * Starts the controller described by `config`. Throws MIGRATION_FAILED (database untouched by the
+ * failing migration) or the listen error (e.g. EADDRINUSE); nothing is left open when it throws.
+ */
+export async function startController(config: ControllerConfig, deps: ControllerDeps = {}): Promise<RunningController> {
+  const now = deps.now ?? (() => new Date());
+  const logger = deps.logger ?? pino({ level: 'silent' });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const db = openDatabase(join(config.dataDir, DATABASE_FILE), config.sqliteBusyTimeoutMs);
+  let hub: AgentHub | undefined;
+  try {
+    const applied = applyMigrations(db, config.migrationsDir, now);
+    if (applied.length > 0) logger.info({ migrations: applied.map((m) => `${m.version}_${m.name}`) }, 'database migrated');
+    const store = createStore(db);
+    store.hosts.markAllDisconnected(null);
+    const admin = ensureAdminToken(store.operatorTokens, config.dataDir, now());
+    hub = new AgentHub({ store, now, logger, heartbeatIntervalMs: config.heartbeatIntervalMs });
+    const app = createApiApp({ store, publisher: hub, now, logger }, { maxBodyBytes: config.maxBodyBytes });
+    const server = createServer(app);
+    server.on('upgrade', hub.handleUpgrade);
+    const address = await listen(server, config.listen.host, config.listen.port);
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `http://${host}:${address.port}`;
+    logger.info({ url, dataDir: config.dataDir }, 'controller listening');
+
+    const runningHub = hub;
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        await runningHub.close();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        db.close();
+        logger.info('controller stopped');
+      })());
+    return { url, port: address.port, adminTokenPath: admin.path, ...(admin.token ? { adminToken: admin.token } : {}), close };
+  } catch (error) {
+    await hub?.close().catch(() => {});
+    db.close();
+    throw error;
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * SQL for enrolled hosts and what they last reported: facts, applied revision, the last apply result
+ * and the observed state, plus the connected flag and last-seen time the agent hub keeps up to date.
+ * Identity lookups go by credential hash only.
+ */
+import type { ApplyResult } from '../../protocol/messages.js';
+import type { HostFacts, ObservedState } from '../../protocol/observed.js';
+import type { Db } from './database.js';
+
+/** The identity a credential stands for. */
+export interface HostIdentity {
+  id: string;
+  name: string;
+  groupId: number;
+  group: string;
+  credentialHash: string;
+}
+
+/** The last apply-result a host sent. */
+export interface StoredResult {
+  revision: number;
+  outcome: ApplyResult['outcome'];
+  action: ApplyResult['action'];
+  filesChanged: string[];
+  verification: ApplyResult['verification'];
+  error: { code: string; message: string } | null;
+  durationMs: number | null;
+  at: string;
+}
+
+/** A host with what it last reported. JSON columns are decoded; they were checked when received. */
+export interface HostRecord {
+  id: string;
+  name: string;
+  groupId: number;
+  group: string;
+  enrolledAt: string;
+  lastSeenAt: string | null;
+  connected: boolean;
+  facts: HostFacts | null;
+  appliedRevision: number | null;
+  lastResult: StoredResult | null;
+  observed: ObservedState | null;
+  observedAt: string | null;
+}
+
+/** What enrolment writes for a new host. */
+export interface NewHost {
+  id: string;
+  name: string;
+  groupId: number;
+  credentialHash: string;
+  joinTokenId: number;
+  facts: HostFacts;
+}
+
+interface HostRow {
+  id: string;
+  name: string;
+  groupId: number;
+  group: string;
+  enrolledAt: string;
+  lastSeenAt: string | null;
+  connected: number;
+  facts: string | null;
+  appliedRevision: number | null;
+  resultRevision: number | null;
+  resultOutcome: ApplyResult['outcome'] | null;
+  resultAction: ApplyResult['action'] | null;
+  resultFiles: string | null;
+  resultVerification: string | null;
+  resultErrorCode: string | null;
+  resultErrorMessage: string | null;
+  resultDurationMs: number | null;
+  resultAt: string | null;
+  observed: string | null;
+  observedAt: string | null;
+}
+
+const RECORD_SELECT = `SELECT h.id, h.name, h.group_id AS groupId, g.name AS "group", h.enrolled_at AS enrolledAt,
+  h.last_seen_at AS lastSeenAt, h.connected, h.facts, h.applied_revision AS appliedRevision,
+  h.last_result_revision AS resultRevision, h.last_result_outcome AS resultOutcome, h.last_result_action AS resultAction,
+  h.last_result_files AS resultFiles, h.last_result_verification AS resultVerification,
+  h.last_result_error_code AS resultErrorCode, h.last_result_error_message AS resultErrorMessage,
+  h.last_result_duration_ms AS resultDurationMs, h.last_result_at AS resultAt, h.observed, h.observed_at AS observedAt
+  FROM hosts h JOIN groups g ON g.id = h.group_id`;
+
+function parseJson<T>(text: string | null): T | null {
+  return text === null ? null : (JSON.parse(text) as T);
+}
+
+function toRecord(row: HostRow): HostRecord {
+  const lastResult: StoredResult | null =
+    row.resultRevision === null || row.resultOutcome === null || row.resultAction === null || row.resultAt === null
+      ? null
+      : {
+          revision: row.resultRevision,
+          outcome: row.resultOutcome,
+          action: row.resultAction,
+          filesChanged: parseJson<string[]>(row.resultFiles) ?? [],
+          verification: parseJson<ApplyResult['verification']>(row.resultVerification),
+          error: row.resultErrorCode === null ? null : { code: row.resultErrorCode, message: row.resultErrorMessage ?? '' },
+          durationMs: row.resultDurationMs,
+          at: row.resultAt,
+        };
+  return {
+    id: row.id,
+    name: row.name,
+    groupId: row.groupId,
+    group: row.group,
+    enrolledAt: row.enrolledAt,
+    lastSeenAt: row.lastSeenAt,
+    connected: row.connected === 1,
+    facts: parseJson<HostFacts>(row.facts),
+    appliedRevision: row.appliedRevision,
+    lastResult,
+    observed: parseJson<ObservedState>(row.observed),
+    observedAt: row.observedAt,
+  };
+}
+
+/** Reads and writes the `hosts` table. */
+export class HostStore {
+  readonly #insert;
+  readonly #nameTaken;
+  readonly #byCredential;
+  readonly #hello;
+  readonly #result;
+  readonly #observed;
+  readonly #disconnect;
+  readonly #disconnectAll;
+  readonly #byName;
+  readonly #all;
+  readonly #inGroup;
+
+  constructor(db: Db) {
+    this.#insert = db.prepare(`INSERT INTO hosts (id, name, group_id, credential_hash, join_token_id, enrolled_at, facts)
+      VALUES (@id, @name, @groupId, @credentialHash, @joinTokenId, @enrolledAt, @facts)`);
+    this.#nameTaken = db.prepare('SELECT 1 FROM hosts WHERE name = ?').pluck();
+    this.#byCredential = db.prepare(`SELECT h.id, h.name, h.group_id AS groupId, g.name AS "group", h.credential_hash AS credentialHash
+      FROM hosts h JOIN groups g ON g.id = h.group_id WHERE h.credential_hash = ?`);
+    this.#hello = db.prepare(`UPDATE hosts SET facts = @facts, applied_revision = @appliedRevision, connected = 1, last_seen_at = @at,
+      observed = COALESCE(@observed, observed), observed_at = CASE WHEN @observed IS NULL THEN observed_at ELSE @at END WHERE id = @id`);
+    this.#result = db.prepare(`UPDATE hosts SET last_result_revision = @revision, last_result_outcome = @outcome, last_result_action = @action,
+      last_result_files = @files, last_result_verification = @verification, last_result_error_code = @errorCode,
+      last_result_error_message = @errorMessage, last_result_duration_ms = @durationMs, last_result_at = @at, last_seen_at = @at,
+      applied_revision = CASE WHEN @outcome IN ('applied', 'unchanged') THEN @revision ELSE applied_revision END
+      WHERE id = @id`);
+    this.#observed = db.prepare('UPDATE hosts SET observed = @observed, observed_at = @at, last_seen_at = @at WHERE id = @id');
+    this.#disconnect = db.prepare('UPDATE hosts SET connected = 0, last_seen_at = ? WHERE id = ? AND connected = 1');
+    this.#disconnectAll = db.prepare('UPDATE hosts SET connected = 0, last_seen_at = COALESCE(?, last_seen_at) WHERE connected = 1');
+    this.#byName = db.prepare(`${RECORD_SELECT} WHERE h.name = ?`);
+    this.#all = db.prepare(`${RECORD_SELECT} ORDER BY h.name`);
+    this.#inGroup = db.prepare(`${RECORD_SELECT} WHERE h.group_id = ? ORDER BY h.name`);
+  }
+
+  /** Inserts a newly enrolled host (enrolment checks the name first, in the same transaction). */
+  insert(host: NewHost, at: Date): void {
+    this.#insert.run({ ...host, facts: JSON.stringify(host.facts), enrolledAt: at.toISOString() });
+  }
+
+  /** Whether an enrolled host already has this name. */
+  isNameTaken(name: string): boolean {
+    return this.#nameTaken.get(name) !== undefined;
+  }
+
+  /** The host whose credential hashes to `credentialHash`, or undefined. */
+  findByCredentialHash(credentialHash: string): HostIdentity | undefined {
+    return this.#byCredential.get(credentialHash) as HostIdentity | undefined;
+  }
+
+  /** Records a hello: the host is connected, with these facts, this applied revision and (if sent) observed state. */
+  recordHello(id: string, hello: { facts: HostFacts; appliedRevision: number | null; observed: ObservedState | null }, at: Date): void {
+    this.#hello.run({
+      id,
+      facts: JSON.stringify(hello.facts),
+      appliedRevision: hello.appliedRevision,
+      observed: hello.observed === null ? null : JSON.stringify(hello.observed),
+      at: at.toISOString(),
+    });
+  }
+
+  /** Records an apply result; the applied revision moves only when the outcome is applied or unchanged. */
+  recordApplyResult(id: string, result: ApplyResult, at: Date): void {
+    this.#result.run({
+      id,
+      revision: result.revision,
+      outcome: result.outcome,
+      action: result.action,
+      files: JSON.stringify(result.filesChanged),
+      verification: result.verification === null ? null : JSON.stringify(result.verification),
+      errorCode: result.error?.code ?? null,
+      errorMessage: result.error?.message ?? null,
+      durationMs: result.durationMs,
+      at: at.toISOString(),
+    });
+  }
+
+  /** Records the observed state the host sent. */
+  recordObserved(id: string, observed: ObservedState, at: Date): void {
+    this.#observed.run({ id, observed: JSON.stringify(observed), at: at.toISOString() });
+  }
+
+  /** Marks the host disconnected, last seen `at`, if it was connected (a host that never said hello stays new). */
+  markDisconnected(id: string, at: Date): void {
+    this.#disconnect.run(at.toISOString(), id);
+  }
+
+  /**
+   * Marks every connected host disconnected: at start (`at` null: when they went is unknown) no agent
+   * can be connected yet; at shutdown (`at` now) none will be.
+   */
+  markAllDisconnected(at: Date | null): number {
+    return this.#disconnectAll.run(at?.toISOString() ?? null).changes;
+  }
+
+  /** The host called `name`, or undefined. */
+  find(name: string): HostRecord | undefined {
+    const row = this.#byName.get(name) as HostRow | undefined;
+    return row && toRecord(row);
+  }
+
+  /** All hosts, or those of one group, by name. */
+  list(groupId?: number): HostRecord[] {
+    const rows = (groupId === undefined ? this.#all.all() : this.#inGroup.all(groupId)) as HostRow[];
+    return rows.map(toRecord);
+  }
+}

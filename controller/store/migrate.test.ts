@@ -1,0 +1,108 @@
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FleetdockError } from '../../protocol/errors.js';
+import { findMigrationsDir } from '../config.js';
+import { openDatabase, type Db } from './database.js';
+import { applyMigrations, listMigrations } from './migrate.js';
+
+const MIGRATIONS = findMigrationsDir();
+const now = () => new Date('2026-11-28T10:00:00.000Z');
+
+let dir: string;
+let db: Db;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fleetdock-migrate-'));
+  db = openDatabase(join(dir, 'fleetdock.db'), 1000);
+});
+
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function tables(): string[] {
+  return db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
+}
+
+describe('applyMigrations', () => {
+  it('applies every migration in order on a fresh database and records each', () => {
+    const applied = applyMigrations(db, MIGRATIONS, now);
+    expect(applied.map((m) => m.version)).toEqual(listMigrations(MIGRATIONS).map((m) => m.version));
+    expect(applied[0]).toMatchObject({ version: 1, name: 'initial' });
+    expect(tables()).toEqual(expect.arrayContaining(['groups', 'revisions', 'hosts', 'join_tokens', 'operator_tokens', 'schema_migrations']));
+    expect(db.prepare('SELECT version, name, applied_at FROM schema_migrations ORDER BY version').all()).toEqual(
+      applied.map((m) => ({ version: m.version, name: m.name, applied_at: '2026-11-28T10:00:00.000Z' })),
+    );
+  });
+
+  it('applies none on a database that is up to date', () => {
+    applyMigrations(db, MIGRATIONS, now);
+    expect(applyMigrations(db, MIGRATIONS, now)).toEqual([]);
+  });
+
+  it('rolls a failing migration back, names it, and keeps the ones before it', () => {
+    const broken = join(dir, 'migrations');
+    mkdirSync(broken);
+    writeFileSync(join(broken, '0001_good.sql'), 'CREATE TABLE good (id INTEGER PRIMARY KEY);');
+    // Creates a table, then fails: the table must not survive.
+    writeFileSync(join(broken, '0002_bad.sql'), 'CREATE TABLE half_done (id INTEGER);\nINSERT INTO no_such_table VALUES (1);');
+    let thrown: unknown;
+    try {
+      applyMigrations(db, broken, now);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(FleetdockError);
+    expect((thrown as FleetdockError).code).toBe('MIGRATION_FAILED');
+    expect((thrown as FleetdockError).message).toContain('0002_bad.sql');
+    expect((thrown as FleetdockError).message).toContain('no such table: no_such_table');
+    expect(tables()).toContain('good');
+    expect(tables()).not.toContain('half_done');
+    expect(db.prepare('SELECT version FROM schema_migrations').pluck().all()).toEqual([1]);
+  });
+
+  it('refuses a database that has a migration this build does not know', () => {
+    const newer = join(dir, 'newer');
+    mkdirSync(newer);
+    copyFileSync(join(MIGRATIONS, '0001_initial.sql'), join(newer, '0001_initial.sql'));
+    writeFileSync(join(newer, '0002_later.sql'), 'CREATE TABLE later (id INTEGER);');
+    applyMigrations(db, newer, now);
+    expect(() => applyMigrations(db, MIGRATIONS, now)).toThrow(/migration 2, which this fleetdock does not know/);
+  });
+
+  it('refuses a .sql file that is not named NNNN_name.sql', () => {
+    const odd = join(dir, 'odd');
+    mkdirSync(odd);
+    writeFileSync(join(odd, '1_first.sql'), 'SELECT 1;');
+    expect(() => applyMigrations(db, odd, now)).toThrow(/1_first.sql .* not named NNNN_name.sql/);
+  });
+});
+
+describe('the schema', () => {
+  beforeEach(() => {
+    applyMigrations(db, MIGRATIONS, now);
+    db.prepare("INSERT INTO groups (id, name, created_at) VALUES (1, 'ci', 'x')").run();
+    db.prepare("INSERT INTO revisions (group_id, number, settings, created_at) VALUES (1, 1, '{}', 'x')").run();
+  });
+
+  it('refuses to change a revision', () => {
+    expect(() => db.prepare("UPDATE revisions SET settings = '{\"registryMirrors\":[]}'").run()).toThrow(/revisions are immutable/);
+    expect(db.prepare('SELECT settings FROM revisions').pluck().get()).toBe('{}');
+  });
+
+  it('refuses to delete a revision', () => {
+    expect(() => db.prepare('DELETE FROM revisions').run()).toThrow(/revisions are immutable/);
+    expect(db.prepare('SELECT COUNT(*) FROM revisions').pluck().get()).toBe(1);
+  });
+
+  it('refuses a second revision with the same number in a group', () => {
+    expect(() => db.prepare("INSERT INTO revisions (group_id, number, settings, created_at) VALUES (1, 1, '{}', 'x')").run()).toThrow(/UNIQUE/);
+  });
+
+  it('refuses a host in a group that does not exist (foreign keys are on)', () => {
+    expect(() => db.prepare("INSERT INTO hosts (id, name, group_id, credential_hash, enrolled_at) VALUES ('h', 'h', 99, 'x', 'x')").run()).toThrow(/FOREIGN KEY/);
+  });
+});

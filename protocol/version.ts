@@ -1,0 +1,19 @@
+/**
+ * The protocol's one integer version and its dated history. Both sides send it; a peer whose version
+ * is not in SUPPORTED_PROTOCOL_VERSIONS is refused with PROTOCOL_VERSION. Must not import controller/ or agent/.
+ */
+
+/** The version this build speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** Versions this build accepts from a peer. */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1];
+
+/**
+ * History (newest last):
+ * - 1 (2026-11-28): hello / desired / apply-result / observed / welcome / error; enrolment over HTTP.
+ */
+export const PROTOCOL_HISTORY = Object.freeze([{ version: 1, date: '2026-11-28' }]);
+
+/** Version of the fleetdock code itself, reported by agents in hello. */
+export const AGENT_VERSION = '0.1.0';

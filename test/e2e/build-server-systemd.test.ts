@@ -1,0 +1,158 @@
+// End to end on real build servers: systemd as PID 1 (systemd-nspawn), Debian's dockerd 20.10 and its
+// real docker.service, the agent inside in systemd mode, a real registry mirror and tinyproxy, the
+// controller and the CLI on this machine. What an operator does, and what dockerd then really does.
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireLab } from '../../lab/availability.js';
+import { startBuildServer, type BuildServer } from '../../lab/build-server.js';
+import { startProxy, type LabProxy } from '../../lab/proxy.js';
+import { startRegistryMirror, type RegistryMirror } from '../../lab/registry.js';
+import { startTestController, type TestController } from '../controller/harness.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
+import { waitFor } from '../support/wait.js';
+
+const lab = requireLab();
+const FOREIGN = { 'storage-driver': 'vfs', iptables: false, bridge: 'none', 'log-level': 'warn' };
+
+type Server = { server: BuildServer; agent: ChildProcess; log: string[] };
+
+describe.skipIf(!lab)('build servers with systemd', { timeout: 180_000 }, () => {
+  let controller: TestController;
+  let mirror: RegistryMirror;
+  let proxy: LabProxy;
+  const servers: Record<string, Server> = {};
+  let env: Record<string, string>;
+
+  const host = async (name: string) => (await controller.api('GET', `/v1/hosts/${name}`)).body;
+  const resultFor = (name: string, revision: number) =>
+    waitFor(`${name} to report revision ${revision}`, async () => {
+      const body = await host(name);
+      return body?.lastResult?.revision === revision ? body : undefined;
+    }, 90_000, 200);
+  const setGroup = async (args: string[]) => {
+    const out = await runCli(['group', 'set', ...args], env);
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+    const m = /revision (\d+)/.exec(out.stdout);
+    expect(m).not.toBeNull();
+    return Number(m![1]);
+  };
+
+  async function boot(name: string, group: string, dockerUnitDropIn?: string): Promise<Server> {
+    const server = await startBuildServer({ name, binds: [{ host: REPO_ROOT, inside: '/opt/fleetdock', readOnly: true }], ...(dockerUnitDropIn ? { dockerUnitDropIn } : {}) });
+    await server.writeFile('/etc/docker/daemon.json', `${JSON.stringify(FOREIGN, null, 2)}\n`);
+    expect((await server.exec('systemctl restart docker && systemctl is-active docker')).stdout.trim()).toBe('active');
+    const token = (await runCli(['token', 'create', '--group', group], env)).stdout.trim();
+    const agent = server.spawn(['node', '/opt/fleetdock/bin/fleetdock.js', 'agent', '--controller', controller.controller.url, '--join-token', token, '--name', name, '--service-manager', 'systemd', '--verify-timeout', '8']);
+    const log: string[] = [];
+    agent.stdout?.on('data', (d: Buffer) => log.push(d.toString()));
+    agent.stderr?.on('data', (d: Buffer) => log.push(d.toString()));
+    const entry = { server, agent, log };
+    servers[name] = entry;
+    await waitFor(`${name} connected`, async () => ((await host(name))?.connected ? true : undefined), 60_000);
+    return entry;
+  }
+
+  beforeAll(async () => {
+    [controller, mirror, proxy] = await Promise.all([startTestController(), startRegistryMirror(), startProxy({ hosts: { 'registry.test': '127.0.0.1' } })]);
+    env = { FLEETDOCK_URL: controller.controller.url, FLEETDOCK_TOKEN: controller.token };
+    for (const group of ['builders', 'puppet', 'quirky']) expect((await runCli(['group', 'create', group], env)).code).toBe(0);
+    await Promise.all([
+      boot('bs1', 'builders'),
+      // As Puppet and Chef configure it: the mirror passed as a flag in the unit.
+      boot('bs2', 'puppet', '[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock --registry-mirror=http://127.0.0.1:5999\n'),
+      // A unit whose reload does nothing: dockerd never takes the new file.
+      boot('bs3', 'quirky', '[Service]\nExecReload=\nExecReload=/bin/true\n'),
+    ]);
+  });
+
+  afterAll(async () => {
+    for (const { server, agent, log } of Object.values(servers)) {
+      agent.kill('SIGTERM');
+      if (process.env.FLEETDOCK_TEST_VERBOSE) process.stderr.write(log.join(''));
+      await server.stop();
+    }
+    await Promise.all([controller?.stop(), mirror?.stop(), proxy?.stop()]);
+  });
+
+  it('a registry mirror set with the CLI reaches the server: reload, same dockerd pid, and the pull works', async () => {
+    const { server } = servers.bs1!;
+    const before = await server.exec('docker pull busybox', { timeoutMs: 90_000 });
+    expect(before.code).not.toBe(0);
+    const pid = await server.dockerdPid();
+    const revision = await setGroup(['builders', '--registry-mirror', mirror.url]);
+    const h = await resultFor('bs1', revision);
+    expect(h.lastResult).toMatchObject({ outcome: 'applied', action: 'reload', filesChanged: ['/etc/docker/daemon.json'] });
+    expect(h.status).toBe('converged');
+    expect(await server.dockerdPid()).toBe(pid);
+    const pull = await server.exec('docker pull busybox', { timeoutMs: 90_000 });
+    expect(pull.code).toBe(0);
+    expect(mirror.blobGets()).toBeGreaterThan(0);
+    expect(JSON.parse(await server.readFile('/etc/docker/daemon.json'))).toEqual({ ...FOREIGN, 'registry-mirrors': [mirror.url] });
+  });
+
+  it('a daemon proxy on dockerd 20.10 goes into the drop-in; one restart; pulls go through tinyproxy', async () => {
+    const { server } = servers.bs1!;
+    const registryHost = `registry.test:${mirror.port}`;
+    const pid = await server.dockerdPid();
+    const revision = await setGroup(['builders', '--registry-mirror', mirror.url, '--insecure-registry', registryHost, '--http-proxy', proxy.url, '--no-proxy', 'localhost,.internal']);
+    const h = await resultFor('bs1', revision);
+    expect(h.lastResult).toMatchObject({ outcome: 'applied', action: 'restart' });
+    expect(h.lastResult.filesChanged).toContain('/etc/systemd/system/docker.service.d/http-proxy.conf');
+    expect(await server.dockerdPid()).not.toBe(pid);
+    const environment = (await server.exec('systemctl show --property=Environment docker')).stdout;
+    expect(environment).toContain(`HTTP_PROXY=${proxy.url}`);
+    expect(environment).toContain('NO_PROXY=localhost,.internal');
+    const json = JSON.parse(await server.readFile('/etc/docker/daemon.json'));
+    expect(json.proxies).toBeUndefined();
+    expect(json['log-level']).toBe('warn');
+    const pull = await server.exec(`docker pull ${registryHost}/library/busybox`, { timeoutMs: 90_000 });
+    expect(pull.code).toBe(0);
+    expect(proxy.log()).toContain(`registry.test:${mirror.port}/v2/`);
+  });
+
+  it('a broken daemon.json is reported and left as it is; dockerd runs on', async () => {
+    const { server } = servers.bs1!;
+    const good = await server.readFile('/etc/docker/daemon.json');
+    const broken = good.replace(/}\s*$/, '');
+    await server.writeFile('/etc/docker/daemon.json', broken);
+    try {
+      const revision = await setGroup(['builders', '--registry-mirror', mirror.url]);
+      const h = await resultFor('bs1', revision);
+      expect(h.lastResult.outcome).toBe('failed');
+      expect(h.lastResult.error.code).toBe('DAEMON_JSON_INVALID');
+      expect(h.status).toBe('failed');
+      expect(await server.readFile('/etc/docker/daemon.json')).toBe(broken);
+      expect((await server.exec('systemctl is-active docker')).stdout.trim()).toBe('active');
+    } finally {
+      await server.writeFile('/etc/docker/daemon.json', good);
+    }
+  });
+
+  it('a unit that passes --registry-mirror as a flag: the conflict is reported before writing, dockerd runs on its old settings', async () => {
+    const { server } = servers.bs2!;
+    const before = await server.readFile('/etc/docker/daemon.json');
+    const pid = await server.dockerdPid();
+    const revision = await setGroup(['puppet', '--registry-mirror', mirror.url]);
+    const h = await resultFor('bs2', revision);
+    expect(h.lastResult.outcome).toBe('failed');
+    expect(h.lastResult.error.code).toBe('FLAG_CONFLICT');
+    expect(h.lastResult.error.message).toContain('--registry-mirror');
+    expect(await server.readFile('/etc/docker/daemon.json')).toBe(before);
+    expect(await server.dockerdPid()).toBe(pid);
+    expect((await server.info()).RegistryConfig.Mirrors).toEqual(['http://127.0.0.1:5999/']);
+  });
+
+  it('a daemon that does not take the change is rolled back: the old file is back and the report says why', async () => {
+    const { server } = servers.bs3!;
+    const before = await server.readFile('/etc/docker/daemon.json');
+    const revision = await setGroup(['quirky', '--registry-mirror', mirror.url]);
+    const h = await resultFor('bs3', revision);
+    expect(h.lastResult.outcome).toBe('rolled-back');
+    expect(h.lastResult.error.code).toBe('VERIFY_FAILED');
+    expect(h.lastResult.error.message).toContain('registry mirrors');
+    expect(await server.readFile('/etc/docker/daemon.json')).toBe(before);
+    expect((await server.exec('systemctl is-active docker')).stdout.trim()).toBe('active');
+    expect((await server.info()).RegistryConfig.Mirrors ?? []).toEqual([]);
+  });
+});
