@@ -21,6 +21,7 @@ const USAGE = `usage: fleetdock agent --controller URL [--join-token TOKEN] [opt
   --restart-command CMD     signal mode: command that restarts dockerd
   --name NAME               the host's name in the fleet (default: hostname)
   --verify-timeout SECONDS  how long dockerd may take to show new settings (default ${AGENT_DEFAULTS.verifyTimeoutMs / 1000})
+  --log-level LEVEL         debug, info, warn or error (default info); logs are JSON lines on stdout
 `;
 
 export function run(argv: string[]): Promise<number> {
@@ -37,15 +38,18 @@ export function run(argv: string[]): Promise<number> {
       'restart-command': { type: 'string' },
       name: { type: 'string' },
       'verify-timeout': { type: 'string' },
+      'log-level': { type: 'string', default: 'info' },
     });
     if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
+    const { 'log-level': level, ...agentArgs } = values;
+    if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error, not ${JSON.stringify(level)}`);
     let config;
     try {
-      config = buildAgentConfig(values, existsSync('/run/systemd/system'));
+      config = buildAgentConfig(agentArgs, existsSync('/run/systemd/system'));
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    const log = pino({ name: 'fleetdock-agent', level: process.env.FLEETDOCK_LOG_LEVEL ?? 'info' });
+    const log = pino({ name: 'fleetdock-agent', level });
     log.info({ controller: config.controller, name: config.name, serviceManager: config.serviceManager, root: config.root }, 'agent starting');
     const agent = await startAgent(config, log);
     const stop = () => void agent.stop();

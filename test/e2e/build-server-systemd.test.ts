@@ -19,6 +19,8 @@ type Server = { server: BuildServer; agent: ChildProcess; log: string[] };
 describe.skipIf(!lab)('build servers with systemd', { timeout: 180_000 }, () => {
   let controller: TestController;
   let mirror: RegistryMirror;
+  /** A private registry reached by name through the proxy (TLS: tinyproxy mangles dockerd's plain-HTTP Accept headers). */
+  let privateRegistry: RegistryMirror;
   let proxy: LabProxy;
   const servers: Record<string, Server> = {};
   let env: Record<string, string>;
@@ -54,7 +56,12 @@ describe.skipIf(!lab)('build servers with systemd', { timeout: 180_000 }, () => 
   }
 
   beforeAll(async () => {
-    [controller, mirror, proxy] = await Promise.all([startTestController(), startRegistryMirror(), startProxy({ hosts: { 'registry.test': '127.0.0.1' } })]);
+    [controller, mirror, privateRegistry, proxy] = await Promise.all([
+      startTestController(),
+      startRegistryMirror(),
+      startRegistryMirror({ tls: { names: ['registry.test'] }, seed: ['team/tool'] }),
+      startProxy({ hosts: { 'registry.test': '127.0.0.1' } }),
+    ]);
     env = { FLEETDOCK_URL: controller.controller.url, FLEETDOCK_TOKEN: controller.token };
     for (const group of ['builders', 'puppet', 'quirky']) expect((await runCli(['group', 'create', group], env)).code).toBe(0);
     await Promise.all([
@@ -72,7 +79,7 @@ describe.skipIf(!lab)('build servers with systemd', { timeout: 180_000 }, () => 
       if (process.env.FLEETDOCK_TEST_VERBOSE) process.stderr.write(log.join(''));
       await server.stop();
     }
-    await Promise.all([controller?.stop(), mirror?.stop(), proxy?.stop()]);
+    await Promise.all([controller?.stop(), mirror?.stop(), privateRegistry?.stop(), proxy?.stop()]);
   });
 
   it('a registry mirror set with the CLI reaches the server: reload, same dockerd pid, and the pull works', async () => {
@@ -93,22 +100,27 @@ describe.skipIf(!lab)('build servers with systemd', { timeout: 180_000 }, () => 
 
   it('a daemon proxy on dockerd 20.10 goes into the drop-in; one restart; pulls go through tinyproxy', async () => {
     const { server } = servers.bs1!;
-    const registryHost = `registry.test:${mirror.port}`;
+    const registryHost = `registry.test:${privateRegistry.port}`;
     const pid = await server.dockerdPid();
-    const revision = await setGroup(['builders', '--registry-mirror', mirror.url, '--insecure-registry', registryHost, '--http-proxy', proxy.url, '--no-proxy', 'localhost,.internal']);
+    const revision = await setGroup(['builders', '--registry-mirror', mirror.url, '--insecure-registry', registryHost, '--http-proxy', proxy.url, '--https-proxy', proxy.url, '--no-proxy', 'localhost,.internal']);
     const h = await resultFor('bs1', revision);
     expect(h.lastResult).toMatchObject({ outcome: 'applied', action: 'restart' });
     expect(h.lastResult.filesChanged).toContain('/etc/systemd/system/docker.service.d/http-proxy.conf');
     expect(await server.dockerdPid()).not.toBe(pid);
     const environment = (await server.exec('systemctl show --property=Environment docker')).stdout;
     expect(environment).toContain(`HTTP_PROXY=${proxy.url}`);
+    expect(environment).toContain(`HTTPS_PROXY=${proxy.url}`);
     expect(environment).toContain('NO_PROXY=localhost,.internal');
     const json = JSON.parse(await server.readFile('/etc/docker/daemon.json'));
     expect(json.proxies).toBeUndefined();
     expect(json['log-level']).toBe('warn');
-    const pull = await server.exec(`docker pull ${registryHost}/library/busybox`, { timeoutMs: 90_000 });
+    // registry.test resolves only where tinyproxy runs: the pull can only have gone through the proxy.
+    expect((await server.exec('getent hosts registry.test')).code).not.toBe(0);
+    const pull = await server.exec(`docker pull ${registryHost}/team/tool`, { timeoutMs: 90_000 });
+    expect(pull.stderr).toBe('');
     expect(pull.code).toBe(0);
-    expect(proxy.log()).toContain(`registry.test:${mirror.port}/v2/`);
+    expect(proxy.requests().some((r) => r.includes(registryHost))).toBe(true);
+    expect(privateRegistry.log()).toContain('/v2/team/tool/manifests/');
   });
 
   it('a broken daemon.json is reported and left as it is; dockerd runs on', async () => {
