@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ERROR_CATALOGUE, FleetdockError, isErrorCode, type ErrorCode } from './errors.js';
 import { AGENT_MESSAGE_TYPES, CONTROLLER_MESSAGE_TYPES, MAX_MESSAGE_BYTES, parseAgentMessage, parseControllerMessage } from './messages.js';
 import type { ObservedState } from './observed.js';
+import { thrown } from '../test/support/thrown.js';
 
 const facts = {
   hostname: 'bs1',
@@ -77,16 +78,6 @@ const controllerMessages = {
   },
   error: { type: 'error', code: 'UNAUTHENTICATED', message: 'credential revoked', fatal: true },
 } as const;
-
-function thrown(fn: () => unknown): FleetdockError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(FleetdockError);
-    return error as FleetdockError;
-  }
-  throw new Error('expected a FleetdockError, nothing was thrown');
-}
 
 describe('parseAgentMessage / parseControllerMessage: valid messages', () => {
   it.each(Object.entries(agentMessages))('an agent %s message round-trips', (_name, message) => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FleetdockError } from '../../protocol/errors.js';
 import type { ObservedDaemon } from '../../protocol/observed.js';
 import { SettingsSchema, type SettingsInput } from '../../protocol/settings.js';
 import { parseProxyDropIn, renderProxyDropIn } from '../render/drop-in.js';
 import { dockerMajorVersion, NOTHING_OWNED, planApply, type ApplyPlan, type HostFile, type HostSnapshot, type OwnedState } from './apply-plan.js';
 import { observeDaemonInfo } from './expected-daemon.js';
+import { thrown } from '../../test/support/thrown.js';
 
 const DAEMON_JSON = '/etc/docker/daemon.json';
 const DROP_IN = '/etc/systemd/system/docker.service.d/http-proxy.conf';
@@ -48,16 +48,6 @@ function owned(state: Partial<OwnedState> = {}): OwnedState {
 /** Plans with settings parsed (and so normalised) the way the agent receives them. */
 function plan(settings: unknown, snapshot: HostSnapshot, before: OwnedState = NOTHING_OWNED): ApplyPlan {
   return planApply(SettingsSchema.parse(settings), snapshot, before);
-}
-
-function thrown(fn: () => unknown): FleetdockError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(FleetdockError);
-    return error as FleetdockError;
-  }
-  throw new Error('expected a FleetdockError, nothing was thrown');
 }
 
 function change(result: ApplyPlan, path: string) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FleetdockError } from '../../protocol/errors.js';
 import { mergeClientConfig, parseClientConfig, type ClientProxyConfig } from './client-config.js';
+import { thrown } from '../../test/support/thrown.js';
 
 const PATH = '/home/ci/.docker/config.json';
 const PROXY: ClientProxyConfig = { httpProxy: 'http://proxy:3128', httpsProxy: 'http://proxy:3128', noProxy: 'localhost,.corp' };
@@ -12,16 +12,6 @@ const EXISTING = {
   proxies: { 'tcp://other-daemon:2376': { httpProxy: 'http://other:3128' } },
   psFormat: 'table {{.ID}}',
 };
-
-function thrown(fn: () => unknown): FleetdockError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(FleetdockError);
-    return error as FleetdockError;
-  }
-  throw new Error('expected a FleetdockError, nothing was thrown');
-}
 
 describe('parseClientConfig', () => {
   it.each([

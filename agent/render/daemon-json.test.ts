@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FleetdockError } from '../../protocol/errors.js';
 import { jsonEqual, mergeDaemonJson, parseDaemonJson, renderDaemonJson, type ManagedDaemonValues } from './daemon-json.js';
+import { thrown } from '../../test/support/thrown.js';
 
 const PATH = '/etc/docker/daemon.json';
 
@@ -27,16 +27,6 @@ const HAND_WRITTEN = `{
 function mergeText(text: string | null, values: ManagedDaemonValues, owned: readonly string[]) {
   const result = mergeDaemonJson(parseDaemonJson(text, PATH), values, owned);
   return { ...result, text: renderDaemonJson(result.merged) };
-}
-
-function thrown(fn: () => unknown): FleetdockError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(FleetdockError);
-    return error as FleetdockError;
-  }
-  throw new Error('expected a FleetdockError, nothing was thrown');
 }
 
 describe('parseDaemonJson', () => {

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FleetdockError } from '../../protocol/errors.js';
 import { escapeSystemdEnvironmentWord, parseProxyDropIn, renderProxyDropIn, type ProxyEnvironment } from './drop-in.js';
-
-function thrown(fn: () => unknown): FleetdockError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(FleetdockError);
-    return error as FleetdockError;
-  }
-  throw new Error('expected a FleetdockError, nothing was thrown');
-}
+import { thrown } from '../../test/support/thrown.js';
 
 /** The lines of a unit file that are not comments or blank. */
 function directives(text: string): string[] {
