@@ -1,14 +1,17 @@
 /**
  * The agent's run loop: enrol once, then hold a WebSocket to the controller (reconnecting with
  * backoff), answer `desired` with one apply at a time (always the newest revision), and report results
- * and observed state. While the controller is away the host is left exactly as it is.
+ * and observed state: after every apply, and whenever a drift check (file events, dockerd events, a
+ * periodic full check: watch/observer.ts) sees it changed. Checks are skipped while an apply runs, so
+ * the agent's own writes are never reported as drift. While the controller is away the host is left
+ * exactly as it is.
  */
 import { arch, hostname, release, type } from 'node:os';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { FleetdockError } from '../protocol/errors.js';
 import { MAX_MESSAGE_BYTES, parseControllerMessage, type AgentMessage, type Desired } from '../protocol/messages.js';
-import type { HostFacts } from '../protocol/observed.js';
+import type { HostFacts, ObservedState } from '../protocol/observed.js';
 import { AGENT_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import { applyDesired } from './apply.js';
 import { backoffDelay } from './backoff.js';
@@ -17,7 +20,11 @@ import { enrol } from './enrol.js';
 import { createDockerApi, socketPathOf } from './io/docker-api.js';
 import { observeHost, type HostContext } from './io/read-host.js';
 import { createSignalManager, createSystemdManager } from './io/service-manager.js';
+import { readLocalUsers } from './io/users.js';
+import { clientConfigPath, HOST_PATHS, underRoot } from './paths.js';
 import { loadCredential, loadState, saveState, type AgentState, type StoredCredential } from './state.js';
+import { observedChanged } from './watch/observed-change.js';
+import { startObserver, type Observer } from './watch/observer.js';
 
 export type AgentHandle = {
   /** Resolves when the agent has stopped (after stop(), or a fatal error). */
@@ -76,12 +83,19 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
   }
   const cred = credential!;
 
-  const send = (message: AgentMessage) => {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  const send = (message: AgentMessage): boolean => {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(message));
+    return true;
+  };
+  /** The observed state the controller has from this connection (null: nothing yet). */
+  let reported: ObservedState | null = null;
+  const report = (observed: ObservedState) => {
+    if (send({ type: 'observed', observed })) reported = observed;
   };
   const observeAndSend = async () => {
     try {
-      send({ type: 'observed', observed: await observeHost(ctx, state.appliedRevision, state.owned.clientUsers, () => new Date()) });
+      report(await observeHost(ctx, state.appliedRevision, state.owned.clientUsers, () => new Date()));
     } catch (error) {
       log.warn({ err: (error as Error).message }, 'could not observe the host');
     }
@@ -90,16 +104,21 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
   // One apply at a time; a newer desired revision that arrives meanwhile replaces any waiting one.
   let pending: Desired | null = null;
   let applying: Promise<void> | null = null;
+  let observer: Observer | null = null;
+  /** Counts applies started, so a drift check that overlapped one throws its reading away. */
+  let applyEpoch = 0;
   const drain = async () => {
     while (pending && !stopped) {
       const desired = pending;
       pending = null;
+      applyEpoch += 1;
       const outcome = await applyDesired({ ctx, stateDir: config.stateDir, verifyTimeoutMs: config.verifyTimeoutMs, now: Date.now, sleep, log }, state, desired);
       state = outcome.state;
       await saveState(config.stateDir, state);
       log.info({ revision: desired.revision, outcome: outcome.result.outcome, action: outcome.result.action, files: outcome.result.filesChanged, error: outcome.result.error }, 'apply finished');
       send(outcome.result);
       await observeAndSend();
+      observer?.rearm(); // the apply may have changed which client configs are managed
     }
     applying = null;
   };
@@ -117,7 +136,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       try {
         const observed = await observeHost(ctx, state.appliedRevision, state.owned.clientUsers, () => new Date());
         const facts = await readFacts(ctx, config);
-        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, facts, appliedRevision: state.appliedRevision, observed } satisfies AgentMessage));
+        if (ws.readyState === WebSocket.OPEN) {
+          ws.send(JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, facts, appliedRevision: state.appliedRevision, observed } satisfies AgentMessage));
+          reported = observed;
+        }
       } catch (error) {
         log.error({ err: (error as Error).message }, 'could not say hello');
         ws.close();
@@ -149,7 +171,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     });
     ws.on('error', (error) => log.debug({ err: error.message }, 'connection error'));
     ws.on('close', () => {
-      if (socket === ws) socket = null;
+      if (socket === ws) {
+        socket = null;
+        reported = null; // the next hello carries a fresh observed state
+      }
       if (stopped) return;
       const delay = backoffDelay(attempt++);
       log.info({ retryInMs: delay }, 'disconnected from the controller; the host stays as it is');
@@ -158,10 +183,41 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
   };
   connect();
 
+  // Drift: look again when a managed file or the daemon changes (and periodically), report only changes.
+  const check = async (reason: string) => {
+    if (applying || reported === null) return; // an apply reports on its own; no connection, no report
+    const epoch = applyEpoch;
+    const observed = await observeHost(ctx, state.appliedRevision, state.owned.clientUsers, () => new Date());
+    if (applying || epoch !== applyEpoch || reported === null) return; // an apply started meanwhile: its report follows
+    if (!observedChanged(reported, observed)) return;
+    report(observed);
+    log.info({ reason }, 'observed state changed; reported');
+  };
+  const watchedFiles = async () => {
+    const files = [underRoot(config.root, HOST_PATHS.daemonJson), underRoot(config.root, HOST_PATHS.dropIn)];
+    if (state.owned.clientUsers.length > 0) {
+      const users = await readLocalUsers(config.root);
+      for (const name of state.owned.clientUsers) {
+        const user = users.get(name);
+        if (user) files.push(underRoot(config.root, clientConfigPath(user.home)));
+      }
+    }
+    return files;
+  };
+  observer = startObserver({
+    files: watchedFiles,
+    dockerSocket: socketPathOf(config.dockerHost),
+    debounceMs: config.watchDebounceMs,
+    intervalMs: config.checkIntervalMs,
+    check: (reason) => check(reason).catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not observe the host')),
+    log,
+  });
+
   return {
     done,
     async stop() {
       stopped = true;
+      await observer?.stop();
       if (reconnectTimer) clearTimeout(reconnectTimer);
       socket?.close();
       if (applying) await applying;

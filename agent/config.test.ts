@@ -4,7 +4,7 @@ import { buildAgentConfig } from './config.js';
 describe('buildAgentConfig', () => {
   it('fills in the defaults and picks systemd when systemd runs', () => {
     const config = buildAgentConfig({ controller: 'http://ctl:7700/', name: 'bs1' }, true);
-    expect(config).toMatchObject({ controller: 'http://ctl:7700', serviceManager: 'systemd', root: '/', dockerHost: 'unix:///var/run/docker.sock', stateDir: '/var/lib/fleetdock-agent', verifyTimeoutMs: 30_000, joinToken: null });
+    expect(config).toMatchObject({ controller: 'http://ctl:7700', serviceManager: 'systemd', root: '/', dockerHost: 'unix:///var/run/docker.sock', stateDir: '/var/lib/fleetdock-agent', verifyTimeoutMs: 30_000, checkIntervalMs: 30_000, watchDebounceMs: 150, joinToken: null });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -20,7 +20,14 @@ describe('buildAgentConfig', () => {
     [{ controller: 'http://c', 'docker-host': 'tcp://1.2.3.4:2375' }, '--docker-host'],
     [{ controller: 'http://c', name: 'bad name!' }, '--name'],
     [{ controller: 'http://c', 'verify-timeout': '-1' }, '--verify-timeout'],
+    [{ controller: 'http://c', 'check-interval': '0' }, '--check-interval'],
+    [{ controller: 'http://c', 'check-interval': 'often' }, '--check-interval'],
   ])('refuses %j naming %s', (args, option) => {
     expect(() => buildAgentConfig({ name: 'bs1', ...args }, true)).toThrow(option);
+  });
+
+  it('takes the drift check interval in seconds', () => {
+    expect(buildAgentConfig({ controller: 'http://c', name: 'bs1', 'check-interval': '5' }, true).checkIntervalMs).toBe(5_000);
+    expect(buildAgentConfig({ controller: 'http://c', name: 'bs1', 'check-interval': '0.5' }, true).checkIntervalMs).toBe(500);
   });
 });

@@ -27,6 +27,10 @@ export type AgentConfig = Readonly<{
   name: string;
   /** How long dockerd may take to show new settings, milliseconds. */
   verifyTimeoutMs: number;
+  /** Period of the full drift check (files and GET /info), milliseconds; file and daemon events come at once. */
+  checkIntervalMs: number;
+  /** Quiet time after a file event before the drift check, milliseconds. */
+  watchDebounceMs: number;
 }>;
 
 export const AGENT_DEFAULTS = Object.freeze({
@@ -36,6 +40,8 @@ export const AGENT_DEFAULTS = Object.freeze({
   dockerUnit: 'docker',
   pidfile: '/var/run/docker.pid',
   verifyTimeoutMs: 30_000,
+  checkIntervalMs: 30_000,
+  watchDebounceMs: 150,
 });
 
 export type AgentArgs = {
@@ -50,6 +56,7 @@ export type AgentArgs = {
   'restart-command'?: string | undefined;
   name?: string | undefined;
   'verify-timeout'?: string | undefined;
+  'check-interval'?: string | undefined;
 };
 
 /** Builds the config; throws an Error naming the bad option. `systemdRunning` picks the default manager. */
@@ -71,6 +78,8 @@ export function buildAgentConfig(args: AgentArgs, systemdRunning: boolean): Agen
   if (!nameCheck.success) throw new Error(`--name ${JSON.stringify(name)}: ${nameCheck.error.issues[0]?.message}`);
   const verifySeconds = args['verify-timeout'] === undefined ? AGENT_DEFAULTS.verifyTimeoutMs / 1000 : Number(args['verify-timeout']);
   if (!Number.isFinite(verifySeconds) || verifySeconds <= 0) throw new Error('--verify-timeout must be a positive number of seconds');
+  const checkSeconds = args['check-interval'] === undefined ? AGENT_DEFAULTS.checkIntervalMs / 1000 : Number(args['check-interval']);
+  if (!Number.isFinite(checkSeconds) || checkSeconds < 0.1 || checkSeconds > 86_400) throw new Error('--check-interval must be a number of seconds from 0.1 to 86400');
   return Object.freeze({
     controller: url.origin,
     joinToken: args['join-token'] ?? null,
@@ -83,5 +92,7 @@ export function buildAgentConfig(args: AgentArgs, systemdRunning: boolean): Agen
     restartCommand: args['restart-command'] ?? null,
     name,
     verifyTimeoutMs: Math.round(verifySeconds * 1000),
+    checkIntervalMs: Math.round(checkSeconds * 1000),
+    watchDebounceMs: AGENT_DEFAULTS.watchDebounceMs,
   });
 }

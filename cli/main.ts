@@ -12,6 +12,9 @@ const COMMANDS: Record<string, Command> = {
   group: { summary: 'create, change and show host groups', load: () => import('./commands/group.js') },
   token: { summary: 'create join tokens for agents', load: () => import('./commands/token.js') },
   hosts: { summary: 'list hosts and what they report', load: () => import('./commands/hosts.js') },
+  rollout: { summary: 'roll a revision out batch by batch; pause, resume, abort, undo', load: () => import('./commands/rollout.js') },
+  drift: { summary: 'which hosts differ from their desired settings, where, why and since when', load: () => import('./commands/drift.js') },
+  log: { summary: 'the audit log: operator actions and host events', load: () => import('./commands/log.js') },
 };
 
 function usage(): string {

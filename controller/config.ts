@@ -22,6 +22,19 @@ export interface ControllerConfig {
   readonly sqliteBusyTimeoutMs: number;
   /** Largest HTTP request body accepted. */
   readonly maxBodyBytes: number;
+  /** How often unfinished rollouts are stepped (result timeouts, offline hosts); results step them at once. */
+  readonly rolloutTickIntervalMs: number;
+  /**
+   * After a start, how long rollouts wait for disconnected hosts before calling them offline: agents
+   * reconnect with backoff (full jitter, capped at 30 s), so a restart must not make them look gone.
+   */
+  readonly rolloutReconnectGraceMs: number;
+  /** Drift: a disconnected host counts as `offline` once unseen for this long (0: at once). */
+  readonly driftOfflineAfterMs: number;
+  /** Drift: in `enforce`, the desired revision is re-sent to one host at most once per this interval. */
+  readonly driftEnforceIntervalMs: number;
+  /** Drift: how often the sweep looks for hosts gone past the grace time or whose desired revision moved. */
+  readonly driftSweepIntervalMs: number;
 }
 
 /** The defaults, with units in the names. */
@@ -31,6 +44,11 @@ export const CONTROLLER_DEFAULTS = Object.freeze({
   heartbeatIntervalMs: 15_000,
   sqliteBusyTimeoutMs: 5_000,
   maxBodyBytes: 256 * 1024,
+  rolloutTickIntervalMs: 1_000,
+  rolloutReconnectGraceMs: 45_000,
+  driftOfflineAfterMs: 60_000,
+  driftEnforceIntervalMs: 30_000,
+  driftSweepIntervalMs: 5_000,
 });
 
 /** What the `controller` command may set; anything left out takes its default. */
@@ -39,6 +57,11 @@ export interface ControllerConfigInput {
   listen?: string | undefined;
   migrationsDir?: string | undefined;
   heartbeatIntervalMs?: number | undefined;
+  rolloutTickIntervalMs?: number | undefined;
+  rolloutReconnectGraceMs?: number | undefined;
+  driftOfflineAfterMs?: number | undefined;
+  driftEnforceIntervalMs?: number | undefined;
+  driftSweepIntervalMs?: number | undefined;
 }
 
 /**
@@ -76,6 +99,19 @@ export function resolveControllerConfig(input: ControllerConfigInput = {}): Cont
   if (!Number.isInteger(heartbeatIntervalMs) || heartbeatIntervalMs < 10) {
     throw new FleetdockError('VALIDATION', `heartbeat interval ${heartbeatIntervalMs} ms must be a whole number of at least 10 ms`);
   }
+  const drift = (name: 'driftOfflineAfterMs' | 'driftEnforceIntervalMs' | 'driftSweepIntervalMs', min: number): number => {
+    const value = input[name] ?? CONTROLLER_DEFAULTS[name];
+    if (!Number.isInteger(value) || value < min) throw new FleetdockError('VALIDATION', `${name} ${value} must be a whole number of at least ${min} ms`);
+    return value;
+  };
+  const rolloutTickIntervalMs = input.rolloutTickIntervalMs ?? CONTROLLER_DEFAULTS.rolloutTickIntervalMs;
+  if (!Number.isInteger(rolloutTickIntervalMs) || rolloutTickIntervalMs < 10) {
+    throw new FleetdockError('VALIDATION', `rollout tick interval ${rolloutTickIntervalMs} ms must be a whole number of at least 10 ms`);
+  }
+  const rolloutReconnectGraceMs = input.rolloutReconnectGraceMs ?? CONTROLLER_DEFAULTS.rolloutReconnectGraceMs;
+  if (!Number.isInteger(rolloutReconnectGraceMs) || rolloutReconnectGraceMs < 0) {
+    throw new FleetdockError('VALIDATION', `rollout reconnect grace ${rolloutReconnectGraceMs} ms must be a whole number of at least 0 ms`);
+  }
   const data = input.data ?? CONTROLLER_DEFAULTS.dataDir;
   if (data.trim() === '') throw new FleetdockError('VALIDATION', '--data must not be empty');
   return Object.freeze({
@@ -85,5 +121,10 @@ export function resolveControllerConfig(input: ControllerConfigInput = {}): Cont
     heartbeatIntervalMs,
     sqliteBusyTimeoutMs: CONTROLLER_DEFAULTS.sqliteBusyTimeoutMs,
     maxBodyBytes: CONTROLLER_DEFAULTS.maxBodyBytes,
+    rolloutTickIntervalMs,
+    rolloutReconnectGraceMs,
+    driftOfflineAfterMs: drift('driftOfflineAfterMs', 0),
+    driftEnforceIntervalMs: drift('driftEnforceIntervalMs', 0),
+    driftSweepIntervalMs: drift('driftSweepIntervalMs', 10),
   });
 }

@@ -12,7 +12,9 @@ import { pino, type Logger } from 'pino';
 import { ensureAdminToken } from './admin-token.js';
 import { createApiApp } from './api/app.js';
 import type { ControllerConfig } from './config.js';
+import { DRIFT_MONITOR_DEFAULTS, DriftMonitor } from './drift/monitor.js';
 import { AgentHub } from './hub/hub.js';
+import { RolloutEngine } from './rollout/engine.js';
 import { openDatabase } from './store/database.js';
 import { createStore } from './store/index.js';
 import { applyMigrations } from './store/migrate.js';
@@ -62,26 +64,51 @@ export async function startController(config: ControllerConfig, deps: Controller
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const db = openDatabase(join(config.dataDir, DATABASE_FILE), config.sqliteBusyTimeoutMs);
   let hub: AgentHub | undefined;
+  let drift: DriftMonitor | undefined;
+  let rollouts: RolloutEngine | undefined;
   try {
     const applied = applyMigrations(db, config.migrationsDir, now);
     if (applied.length > 0) logger.info({ migrations: applied.map((m) => `${m.version}_${m.name}`) }, 'database migrated');
     const store = createStore(db);
     store.hosts.markAllDisconnected(null);
     const admin = ensureAdminToken(store.operatorTokens, config.dataDir, now());
-    hub = new AgentHub({ store, now, logger, heartbeatIntervalMs: config.heartbeatIntervalMs });
-    const app = createApiApp({ store, publisher: hub, now, logger }, { maxBodyBytes: config.maxBodyBytes });
+    drift = new DriftMonitor({
+      store,
+      now,
+      logger,
+      options: { ...DRIFT_MONITOR_DEFAULTS, offlineAfterMs: config.driftOfflineAfterMs, enforceIntervalMs: config.driftEnforceIntervalMs, sweepIntervalMs: config.driftSweepIntervalMs },
+    });
+    hub = new AgentHub({
+      store,
+      now,
+      logger,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      drift,
+      // A result or a host coming back may move a rollout: step soon (one step for many results).
+      onHostReady: () => rollouts?.notify(),
+      onApplyResult: (host, result) => rollouts?.resultRecorded(host.id, result),
+    });
+    rollouts = new RolloutEngine({ store, sender: hub, now, logger, tickIntervalMs: config.rolloutTickIntervalMs, reconnectGraceMs: config.rolloutReconnectGraceMs });
+    drift.attachSender(hub);
+    const app = createApiApp({ store, publisher: hub, now, logger, drift, rollouts }, { maxBodyBytes: config.maxBodyBytes });
     const server = createServer(app);
     server.on('upgrade', hub.handleUpgrade);
     const address = await listen(server, config.listen.host, config.listen.port);
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host}:${address.port}`;
     logger.info({ url, dataDir: config.dataDir }, 'controller listening');
+    // Resumes rollouts a previous run left unfinished (after a crash too: their state is all in SQLite).
+    rollouts.start();
 
     const runningHub = hub;
+    const runningDrift = drift;
+    const runningRollouts = rollouts;
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
+        runningRollouts.close();
         await runningHub.close();
+        runningDrift.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
@@ -91,7 +118,9 @@ export async function startController(config: ControllerConfig, deps: Controller
       })());
     return { url, port: address.port, adminTokenPath: admin.path, ...(admin.token ? { adminToken: admin.token } : {}), close };
   } catch (error) {
+    rollouts?.close();
     await hub?.close().catch(() => {});
+    drift?.close();
     db.close();
     throw error;
   }

@@ -22,6 +22,12 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { status: 404, retryable: false },
   ALREADY_EXISTS: { status: 409, retryable: false },
   NO_REVISION: { status: 409, retryable: false },
+  // rollouts
+  ROLLOUT_ACTIVE: { status: 409, retryable: true },
+  ROLLOUT_STATE: { status: 409, retryable: false },
+  ROLLOUT_NOTHING_TO_DO: { status: 409, retryable: false },
+  /** A host started by a rollout sent no verified result in time (shown on the host, never an HTTP answer). */
+  RESULT_TIMEOUT: { status: 504, retryable: true },
   // controller
   MIGRATION_FAILED: { status: 500, retryable: false },
   INTERNAL: { status: 500, retryable: true },

@@ -21,6 +21,7 @@ const USAGE = `usage: fleetdock agent --controller URL [--join-token TOKEN] [opt
   --restart-command CMD     signal mode: command that restarts dockerd
   --name NAME               the host's name in the fleet (default: hostname)
   --verify-timeout SECONDS  how long dockerd may take to show new settings (default ${AGENT_DEFAULTS.verifyTimeoutMs / 1000})
+  --check-interval SECONDS  period of the full drift check; file edits and dockerd reloads are seen at once (default ${AGENT_DEFAULTS.checkIntervalMs / 1000})
   --log-level LEVEL         debug, info, warn or error (default info); logs are JSON lines on stdout
 `;
 
@@ -38,6 +39,7 @@ export function run(argv: string[]): Promise<number> {
       'restart-command': { type: 'string' },
       name: { type: 'string' },
       'verify-timeout': { type: 'string' },
+      'check-interval': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
     });
     if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);

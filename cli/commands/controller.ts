@@ -9,14 +9,25 @@ import { CONTROLLER_DEFAULTS, resolveControllerConfig, type ControllerConfig } f
 import { startController } from '../../controller/server.js';
 import { parseCommandArgs, UsageError, withUsage } from '../args.js';
 
-const USAGE = `usage: fleetdock controller [--data DIR] [--listen HOST:PORT]
+const USAGE = `usage: fleetdock controller [--data DIR] [--listen HOST:PORT] [--offline-after SECONDS] [--enforce-interval SECONDS]
 
 Runs the controller: the HTTP API for operators, the WebSocket hub for agents, the SQLite store.
 
 options:
   --data DIR          data directory: database and admin.token (default ${CONTROLLER_DEFAULTS.dataDir})
   --listen HOST:PORT  address to listen on (default ${CONTROLLER_DEFAULTS.listen}; port 0 picks a free one)
+  --offline-after SECONDS
+                      drift: a host not connected for this long is reported offline (default ${CONTROLLER_DEFAULTS.driftOfflineAfterMs / 1000})
+  --enforce-interval SECONDS
+                      drift: in enforce, re-send to one host at most once per this interval (default ${CONTROLLER_DEFAULTS.driftEnforceIntervalMs / 1000})
 `;
+
+/** Pure: a whole number of seconds from a flag as milliseconds; UsageError naming the flag otherwise. */
+export function parseSecondsFlag(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,7}$/.test(text)) throw new UsageError(`--${flag} must be a whole number of seconds, not ${JSON.stringify(text)}`);
+  return Number(text) * 1000;
+}
 
 function waitForStopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -33,11 +44,21 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
 /** Runs the controller until a stop signal; 0 after a clean shutdown. */
 export async function run(argv: string[]): Promise<number> {
   return withUsage(USAGE, argv, async () => {
-    const { values, positionals } = parseCommandArgs(argv, { data: { type: 'string' }, listen: { type: 'string' } });
+    const { values, positionals } = parseCommandArgs(argv, {
+      data: { type: 'string' },
+      listen: { type: 'string' },
+      'offline-after': { type: 'string' },
+      'enforce-interval': { type: 'string' },
+    });
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     let config: ControllerConfig;
     try {
-      config = resolveControllerConfig({ data: values.data, listen: values.listen });
+      config = resolveControllerConfig({
+        data: values.data,
+        listen: values.listen,
+        driftOfflineAfterMs: parseSecondsFlag('offline-after', values['offline-after']),
+        driftEnforceIntervalMs: parseSecondsFlag('enforce-interval', values['enforce-interval']),
+      });
     } catch (error) {
       if (error instanceof FleetdockError && error.code === 'VALIDATION') throw new UsageError(error.message);
       throw error;

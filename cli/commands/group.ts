@@ -5,6 +5,7 @@
  */
 import type { SettingsInput } from '../../protocol/settings.js';
 import type { GroupDetail } from '../../controller/api/schemas.js';
+import { DriftPolicyResponseSchema } from '../../controller/api/drift-schemas.js';
 import { parseCommandArgs, UsageError, withUsage } from '../args.js';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, ControllerClient, resolveConnection } from '../client.js';
 
@@ -13,10 +14,16 @@ const USAGE = `usage: fleetdock group create NAME
                                 [--http-proxy URL] [--https-proxy URL] [--no-proxy LIST]
                                 [--client-proxy-user USER]...
        fleetdock group show NAME [--json]
+       fleetdock group set-policy NAME audit|enforce
 
 set replaces the group's settings with exactly the flags given (no flags: clears them all) and
-prints the revision. The client proxy (users' ~/.docker/config.json) gets the same proxy as dockerd
+prints the revision. A group's first revision reaches its hosts at once; every later one waits for
+'fleetdock rollout start NAME' (canary first, then batches). The client proxy (users' ~/.docker/config.json) gets the same proxy as dockerd
 and is written only for the users given with --client-proxy-user.
+
+set-policy chooses what happens when a host of the group drifts (a file edited by hand, a daemon not
+reloaded): audit (the default) reports it; enforce also re-sends the host's desired revision, at most
+once per 30 s per host, and records each re-send in the audit log.
 
 ${CONNECTION_USAGE}`;
 
@@ -70,6 +77,16 @@ function proxyLine(proxy: { http?: string | undefined; https?: string | undefine
   return `http ${proxy.http ?? '-'}, https ${proxy.https ?? '-'}, no-proxy ${list(proxy.noProxy)}`;
 }
 
+/**
+ * Pure: what `group set` prints: the revision, and how to roll it out when hosts do not follow it yet
+ * (every revision but a group's first waits for a rollout).
+ */
+export function renderSetResult(group: string, result: { revision: number; changed: boolean; currentRevision: number | null }): string {
+  const line = `revision ${result.revision}${result.changed ? '' : ' (unchanged)'}\n`;
+  if (result.currentRevision === result.revision) return line;
+  return `${line}hosts are on revision ${result.currentRevision ?? '-'}; roll it out with: fleetdock rollout start ${group}\n`;
+}
+
 /** Pure: the human text of `group show`. */
 export function renderGroupText(group: GroupDetail): string {
   const h = group.hosts;
@@ -85,8 +102,12 @@ export function renderGroupText(group: GroupDetail): string {
       `daemon proxy        ${proxyLine(s.daemonProxy)}`,
       `client proxy        ${s.clientProxy ? `${proxyLine(s.clientProxy)}; users ${list(s.clientProxy.users)}` : '(none)'}`,
     );
+    if (group.currentRevision !== number) {
+      lines.push(`current revision    ${group.currentRevision ?? '-'} (hosts follow it; roll ${number} out with: fleetdock rollout start ${group.name})`);
+    }
   }
   lines.push(`hosts               ${h.total} (converged ${h.converged}, pending ${h.pending}, failed ${h.failed}, offline ${h.offline}, new ${h.new})`);
+  if (group.driftPolicy) lines.push(`drift policy        ${group.driftPolicy}${group.driftPolicy === 'audit' ? ' (change with: fleetdock group set-policy NAME enforce)' : ''}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -116,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
         const cleared = Object.keys(SET_OPTIONS).every((k) => k in CONNECTION_OPTIONS || values[k as keyof typeof values] === undefined);
         if (cleared) process.stderr.write(`fleetdock: no settings given: clearing every mirror, insecure registry and proxy of group ${name}\n`);
         const result = await new ControllerClient(connection).setSettings(name, request);
-        process.stdout.write(`revision ${result.revision}${result.changed ? '' : ' (unchanged)'}\n`);
+        process.stdout.write(renderSetResult(name, result));
         return 0;
       }
       case 'show': {
@@ -126,8 +147,17 @@ export async function run(argv: string[]): Promise<number> {
         process.stdout.write(values.json ? `${JSON.stringify(group, null, 2)}\n` : renderGroupText(group));
         return 0;
       }
+      case 'set-policy': {
+        const { values, positionals } = parseCommandArgs(rest, CONNECTION_OPTIONS);
+        if (positionals.length !== 2) throw new UsageError('group set-policy needs a group NAME and a policy: audit or enforce');
+        const [name, policy] = positionals as [string, string];
+        if (policy !== 'audit' && policy !== 'enforce') throw new UsageError(`drift policy must be audit or enforce, not ${JSON.stringify(policy)}`);
+        const result = await new ControllerClient(resolveConnection(values)).request('PUT', `/v1/groups/${encodeURIComponent(name)}/drift-policy`, DriftPolicyResponseSchema, { policy });
+        process.stdout.write(`group ${result.group}: drift policy ${result.policy}${result.changed ? '' : ' (unchanged)'}\n`);
+        return 0;
+      }
       default:
-        throw new UsageError(sub === undefined ? 'group needs a subcommand: create, set or show' : `unknown group subcommand '${sub}'`);
+        throw new UsageError(sub === undefined ? 'group needs a subcommand: create, set, show or set-policy' : `unknown group subcommand '${sub}'`);
     }
   });
 }

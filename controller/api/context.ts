@@ -6,8 +6,12 @@ import type { Logger } from 'pino';
 import type { Revision } from '../store/revisions.js';
 import type { Store } from '../store/index.js';
 import type { Operator } from '../store/operator-tokens.js';
+import type { RolloutEngine } from '../rollout/engine.js';
 
-/** Sends a new desired revision to the connected hosts of a group (the agent hub). */
+/**
+ * Sends a group's first revision to its connected hosts (the agent hub). Later revisions reach hosts
+ * only through rollouts (controller/rollout/).
+ */
 export interface DesiredPublisher {
   /** Queues `desired` for every connected host of the group; returns how many it was sent to. */
   publishDesired(groupId: number, revision: Revision): number;
@@ -19,6 +23,10 @@ export interface ApiDeps {
   publisher: DesiredPublisher;
   now: () => Date;
   logger: Logger;
+  /** Starts and drives rollouts. */
+  rollouts: RolloutEngine;
+  /** The drift monitor: told when a group's drift policy changed (enforce acts at once). */
+  drift?: { policyChanged(groupId: number): void } | undefined;
 }
 
 /** One request, already authorised. `body` and `query` are untrusted until a handler parses them. */

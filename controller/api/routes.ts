@@ -5,10 +5,13 @@
  */
 import type { Access } from './auth.js';
 import type { Handler } from './context.js';
+import { getDrift, putDriftPolicy } from './handlers/drift.js';
 import { postEnrol } from './handlers/enrol.js';
 import { getGroup, getRevision, listGroups, listRevisions, postGroup, postJoinToken, putSettings } from './handlers/groups.js';
 import { getHealth } from './handlers/health.js';
 import { getHost, listHosts } from './handlers/hosts.js';
+import { abortRollout, getRollout, listRollouts, pauseRollout, postRollout, postUndo, resumeRollout } from './handlers/rollouts.js';
+import { getLog } from './handlers/log.js';
 
 /** One API route. */
 export interface Route {
@@ -33,4 +36,14 @@ export const ROUTES: readonly Route[] = Object.freeze([
   { method: 'post', path: '/v1/groups/:name/join-tokens', access: ADMIN, handler: postJoinToken },
   { method: 'get', path: '/v1/hosts', access: ADMIN, handler: listHosts },
   { method: 'get', path: '/v1/hosts/:name', access: ADMIN, handler: getHost },
+  { method: 'post', path: '/v1/groups/:name/rollouts', access: ADMIN, handler: postRollout },
+  { method: 'get', path: '/v1/groups/:name/rollouts', access: ADMIN, handler: listRollouts },
+  { method: 'post', path: '/v1/groups/:name/rollouts/undo', access: ADMIN, handler: postUndo },
+  { method: 'get', path: '/v1/rollouts/:id', access: ADMIN, handler: getRollout },
+  { method: 'post', path: '/v1/rollouts/:id/pause', access: ADMIN, handler: pauseRollout },
+  { method: 'post', path: '/v1/rollouts/:id/resume', access: ADMIN, handler: resumeRollout },
+  { method: 'post', path: '/v1/rollouts/:id/abort', access: ADMIN, handler: abortRollout },
+  { method: 'get', path: '/v1/drift', access: ADMIN, handler: getDrift },
+  { method: 'put', path: '/v1/groups/:name/drift-policy', access: ADMIN, handler: putDriftPolicy },
+  { method: 'get', path: '/v1/log', access: ADMIN, handler: getLog },
 ]);

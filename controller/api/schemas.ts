@@ -8,6 +8,7 @@ import { HostFactsSchema, ObservedStateSchema } from '../../protocol/observed.js
 import { ActionSchema, OutcomeSchema } from '../../protocol/messages.js';
 import { SettingsSchema } from '../../protocol/settings.js';
 import { HOST_STATUSES } from '../host-status.js';
+import { FleetSummarySchema } from './drift-schemas.js';
 
 /** A group name: what an operator types, and a path segment, so deliberately plain. */
 export const GroupNameSchema = z
@@ -55,6 +56,8 @@ export const GroupSummarySchema = z.object({
   name: z.string(),
   createdAt: z.string(),
   latestRevision: z.number().nullable(),
+  /** The revision the group as a whole is on (a rollout moves it to a newer one); null before the first. */
+  currentRevision: z.number().nullable(),
   hosts: HostCountsSchema,
 });
 
@@ -64,15 +67,23 @@ export const GroupDetailSchema = z.object({
   createdAt: z.string(),
   /** The latest revision, or null when the group has none yet. */
   revision: RevisionViewSchema.nullable(),
+  /** The revision the group as a whole is on; newer revisions reach hosts through a rollout. */
+  currentRevision: z.number().nullable(),
   hosts: HostCountsSchema,
+  /** What the group does about drift (GET /v1/groups/:name only): `audit` or `enforce`. */
+  driftPolicy: z.enum(['audit', 'enforce']).optional(),
 });
 
 export const GroupListSchema = z.object({ groups: z.array(GroupSummarySchema) });
 
 export const RevisionListSchema = z.object({ group: z.string(), revisions: z.array(RevisionViewSchema) });
 
-/** PUT /v1/groups/:name/settings: 201 with a new revision, or 200 `changed: false` with the latest. */
-export const SetSettingsResponseSchema = z.object({ revision: z.number(), changed: z.boolean(), settings: SettingsSchema });
+/**
+ * PUT /v1/groups/:name/settings: 201 with a new revision, or 200 `changed: false` with the latest.
+ * `currentRevision` is the revision hosts follow: equal to `revision` only for a group's first
+ * settings (sent at once); otherwise the new revision waits for `fleetdock rollout start`.
+ */
+export const SetSettingsResponseSchema = z.object({ revision: z.number(), changed: z.boolean(), currentRevision: z.number().nullable(), settings: SettingsSchema });
 
 export const JoinTokenResponseSchema = z.object({ token: z.string(), group: z.string(), expiresAt: z.string(), uses: z.number() });
 
@@ -97,7 +108,7 @@ export const HostViewSchema = z.object({
   lastSeenAt: z.string().nullable(),
   enrolledAt: z.string(),
   facts: HostFactsSchema.nullable(),
-  /** The group's latest revision: what the host should have. */
+  /** What the host should have: its own desired revision while a rollout moves it, else its group's current one. */
   desiredRevision: z.number().nullable(),
   appliedRevision: z.number().nullable(),
   lastResult: LastResultViewSchema.nullable(),
@@ -105,7 +116,8 @@ export const HostViewSchema = z.object({
   observedAt: z.string().nullable(),
 });
 
-export const HostListSchema = z.object({ hosts: z.array(HostViewSchema) });
+/** GET /v1/hosts: the hosts and the fleet summary of the same hosts (converged, drifted, behind, offline, failed). */
+export const HostListSchema = z.object({ hosts: z.array(HostViewSchema), summary: FleetSummarySchema });
 
 export type HostCounts = z.infer<typeof HostCountsSchema>;
 export type RevisionView = z.infer<typeof RevisionViewSchema>;

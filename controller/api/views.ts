@@ -14,8 +14,8 @@ export function renderRevisionView(revision: Revision): RevisionView {
   return { number: revision.number, settings: redactSettings(revision.settings), createdAt: revision.createdAt, createdBy: revision.createdBy };
 }
 
-/** A host with its status against `desiredRevision`, observed state redacted. */
-export function renderHostView(host: HostRecord, desiredRevision: number | null): HostView {
+/** A host with its status against its desired revision (by default its own), observed state redacted. */
+export function renderHostView(host: HostRecord, desiredRevision: number | null = host.desiredRevision): HostView {
   return {
     id: host.id,
     name: host.name,
@@ -33,14 +33,14 @@ export function renderHostView(host: HostRecord, desiredRevision: number | null)
   };
 }
 
-/** Host counts by status for one group's hosts. */
-export function renderHostCounts(hosts: readonly HostRecord[], desiredRevision: number | null): HostCounts {
-  return countHostStatuses(hosts.map((h) => deriveHostStatus(h, desiredRevision)));
+/** Host counts by status, each host against its own desired revision. */
+export function renderHostCounts(hosts: readonly HostRecord[]): HostCounts {
+  return countHostStatuses(hosts.map((h) => deriveHostStatus(h, h.desiredRevision)));
 }
 
-/** A group in the list: its latest revision's number and host counts. */
+/** A group in the list: its latest and current revision numbers and host counts. */
 export function renderGroupSummary(group: GroupRow, latestRevision: number | null, hosts: readonly HostRecord[]): GroupSummary {
-  return { name: group.name, createdAt: group.createdAt, latestRevision, hosts: renderHostCounts(hosts, latestRevision) };
+  return { name: group.name, createdAt: group.createdAt, latestRevision, currentRevision: group.currentRevision, hosts: renderHostCounts(hosts) };
 }
 
 /** A group in detail: its latest revision (redacted) and host counts. */
@@ -49,6 +49,7 @@ export function renderGroupDetail(group: GroupRow, latest: Revision | undefined,
     name: group.name,
     createdAt: group.createdAt,
     revision: latest ? renderRevisionView(latest) : null,
-    hosts: renderHostCounts(hosts, latest?.number ?? null),
+    currentRevision: group.currentRevision,
+    hosts: renderHostCounts(hosts),
   };
 }

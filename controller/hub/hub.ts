@@ -11,6 +11,9 @@ import { WebSocketServer } from 'ws';
 import { FleetdockError } from '../../protocol/errors.js';
 import { MAX_MESSAGE_BYTES } from '../../protocol/messages.js';
 import type { DesiredPublisher } from '../api/context.js';
+import type { ApplyResult } from '../../protocol/messages.js';
+import type { HostIdentity } from '../store/hosts.js';
+import type { DriftNotifier } from '../drift/monitor.js';
 import type { Store } from '../store/index.js';
 import type { Revision } from '../store/revisions.js';
 import { authenticateAgent, isAgentPath, refuseUpgrade } from './upgrade.js';
@@ -23,6 +26,12 @@ export interface HubDeps {
   logger: Logger;
   /** How often every connection is pinged, in milliseconds. */
   heartbeatIntervalMs: number;
+  /** Called after a host said hello (and was sent its desired revision). */
+  onHostReady?(host: HostIdentity): void;
+  /** Called after a host's apply result was recorded. */
+  onApplyResult?(host: HostIdentity, result: ApplyResult): void;
+  /** Told when a host's recorded state changed (hello, observed, apply-result, disconnect): the drift monitor. */
+  drift?: DriftNotifier | undefined;
 }
 
 /** How long close() waits for agents to finish the close handshake before dropping them, in milliseconds. */
@@ -68,7 +77,11 @@ export class AgentHub implements DesiredPublisher {
       return refuseUpgrade(socket, refusal);
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new AgentSession(ws, host, { ...this.#deps, onReady: (s) => this.#ready(s) });
+      const session = new AgentSession(ws, host, {
+        ...this.#deps,
+        onReady: (s) => this.#ready(s),
+        onApplyResult: (s, result) => this.#deps.onApplyResult?.(s.host, result),
+      });
       const previous = this.#sessions.get(host.id);
       this.#sessions.set(host.id, session);
       if (previous) {
@@ -87,6 +100,22 @@ export class AgentHub implements DesiredPublisher {
     const text = renderDesiredMessage(revision);
     for (const session of sessions) session.sendText(text);
     return sessions.size;
+  }
+
+  /** Whether the host has a connection that said hello. */
+  isConnected(hostId: string): boolean {
+    return this.#sessions.get(hostId)?.ready === true;
+  }
+
+  /**
+   * Sends a revision to one host if it is connected and said hello; returns whether it was sent. A host
+   * that is not connected gets its desired revision on its next hello anyway.
+   */
+  sendDesired(hostId: string, revision: Revision, text: string = renderDesiredMessage(revision)): boolean {
+    const session = this.#sessions.get(hostId);
+    if (!session?.ready) return false;
+    session.sendText(text);
+    return true;
   }
 
   /** Closes every connection (1001), waiting briefly for the close handshakes, and stops the timer. */
@@ -112,6 +141,7 @@ export class AgentHub implements DesiredPublisher {
     let set = this.#byGroup.get(session.host.groupId);
     if (!set) this.#byGroup.set(session.host.groupId, (set = new Set()));
     set.add(session);
+    this.#deps.onHostReady?.(session.host);
   }
 
   #unindex(session: AgentSession): void {
@@ -128,6 +158,7 @@ export class AgentHub implements DesiredPublisher {
     if (this.#closing) return; // close() marks everyone disconnected once
     try {
       this.#deps.store.hosts.markDisconnected(session.host.id, this.#deps.now());
+      this.#deps.drift?.hostChanged(session.host.id);
     } catch (error) {
       this.#log.error({ err: error, hostId: session.host.id }, 'recording a disconnect failed');
     }

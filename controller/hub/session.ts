@@ -2,15 +2,17 @@
  * One agent's connection after its upgrade was accepted: the protocol as seen from the controller.
  * The first message must be `hello` (bad text is answered with an error and the agent may try again;
  * a well-formed message of another type closes the connection). After hello: `welcome`, then the
- * group's latest `desired` (always: level-triggered). `apply-result` and `observed` are recorded.
+ * host's desired revision (its own while a rollout moves it, else its group's current revision;
+ * always, on every hello: level-triggered). `apply-result` and `observed` are recorded.
  * Every bad message gets an error reply and the connection stays; nothing an agent sends can throw
  * out of here.
  */
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import { FleetdockError, type ErrorCode } from '../../protocol/errors.js';
-import { parseAgentMessage, type AgentMessage, type Desired, type Hello, type Welcome } from '../../protocol/messages.js';
+import { parseAgentMessage, type AgentMessage, type ApplyResult, type Desired, type Hello, type Welcome } from '../../protocol/messages.js';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../../protocol/version.js';
+import type { DriftNotifier } from '../drift/monitor.js';
 import type { Store } from '../store/index.js';
 import type { HostIdentity } from '../store/hosts.js';
 import type { Revision } from '../store/revisions.js';
@@ -35,6 +37,10 @@ export interface SessionDeps {
   logger: Logger;
   /** Called once hello succeeded, so the hub sends this session its group's new revisions. */
   onReady(session: AgentSession): void;
+  /** Called after an apply result was recorded (the rollout engine takes its next step). */
+  onApplyResult?(session: AgentSession, result: ApplyResult): void;
+  /** Told whenever something the drift classifier reads was recorded (the drift monitor). */
+  drift?: DriftNotifier | undefined;
 }
 
 /** Renders the `desired` message for a revision. Pure. */
@@ -146,9 +152,12 @@ export class AgentSession {
       case 'apply-result':
         this.#deps.store.hosts.recordApplyResult(this.host.id, message, now);
         this.#log.info({ revision: message.revision, outcome: message.outcome, action: message.action, error: message.error?.code }, 'apply result');
+        this.#deps.onApplyResult?.(this, message);
+        this.#deps.drift?.applyResultRecorded(this.host, message);
         return;
       case 'observed':
         this.#deps.store.hosts.recordObserved(this.host.id, message.observed, now);
+        this.#deps.drift?.hostChanged(this.host.id);
         return;
       case 'error':
         this.#log.warn({ code: message.code, message: message.message }, 'agent reported an error');
@@ -167,12 +176,16 @@ export class AgentSession {
     }
     const { store, now } = this.#deps;
     store.hosts.recordHello(this.host.id, hello, now());
+    this.#deps.drift?.hostChanged(this.host.id);
     this.#helloDone = true;
     const welcome: Welcome = { type: 'welcome', protocolVersion: PROTOCOL_VERSION, hostId: this.host.id, name: this.host.name, group: this.host.group };
     this.sendText(JSON.stringify(welcome));
-    const latest = store.revisions.latest(this.host.groupId);
-    if (latest) this.sendText(renderDesiredMessage(latest));
+    // The host's effective desired revision, never simply the group's latest: a rollout decides when a
+    // host moves (controller/rollout/).
+    const desiredNumber = store.hosts.desiredRevisionOf(this.host.id);
+    const desired = desiredNumber === null ? undefined : store.revisions.require(this.host.groupId, this.host.group, desiredNumber);
+    if (desired) this.sendText(renderDesiredMessage(desired));
     this.#deps.onReady(this);
-    this.#log.info({ group: this.host.group, appliedRevision: hello.appliedRevision, desiredRevision: latest?.number ?? null }, 'agent said hello');
+    this.#log.info({ group: this.host.group, appliedRevision: hello.appliedRevision, desiredRevision: desiredNumber }, 'agent said hello');
   }
 }

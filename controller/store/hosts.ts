@@ -39,6 +39,11 @@ export interface HostRecord {
   connected: boolean;
   facts: HostFacts | null;
   appliedRevision: number | null;
+  /**
+   * The revision the host should be on: its own desired revision while a rollout moves it, otherwise
+   * its group's current revision; null when the group has none yet.
+   */
+  desiredRevision: number | null;
   lastResult: StoredResult | null;
   observed: ObservedState | null;
   observedAt: string | null;
@@ -64,6 +69,7 @@ interface HostRow {
   connected: number;
   facts: string | null;
   appliedRevision: number | null;
+  desiredRevision: number | null;
   resultRevision: number | null;
   resultOutcome: ApplyResult['outcome'] | null;
   resultAction: ApplyResult['action'] | null;
@@ -79,7 +85,7 @@ interface HostRow {
 
 const RECORD_SELECT = `SELECT h.id, h.name, h.group_id AS groupId, g.name AS "group", h.enrolled_at AS enrolledAt,
   h.last_seen_at AS lastSeenAt, h.connected, h.facts, h.applied_revision AS appliedRevision,
-  h.last_result_revision AS resultRevision, h.last_result_outcome AS resultOutcome, h.last_result_action AS resultAction,
+  COALESCE(h.desired_revision, g.current_revision) AS desiredRevision, h.last_result_revision AS resultRevision, h.last_result_outcome AS resultOutcome, h.last_result_action AS resultAction,
   h.last_result_files AS resultFiles, h.last_result_verification AS resultVerification,
   h.last_result_error_code AS resultErrorCode, h.last_result_error_message AS resultErrorMessage,
   h.last_result_duration_ms AS resultDurationMs, h.last_result_at AS resultAt, h.observed, h.observed_at AS observedAt
@@ -113,6 +119,7 @@ function toRecord(row: HostRow): HostRecord {
     connected: row.connected === 1,
     facts: parseJson<HostFacts>(row.facts),
     appliedRevision: row.appliedRevision,
+    desiredRevision: row.desiredRevision,
     lastResult,
     observed: parseJson<ObservedState>(row.observed),
     observedAt: row.observedAt,
@@ -132,6 +139,10 @@ export class HostStore {
   readonly #byName;
   readonly #all;
   readonly #inGroup;
+  readonly #desiredOf;
+  readonly #setDesired;
+  readonly #setDesiredMany;
+  readonly #followCurrent;
 
   constructor(db: Db) {
     this.#insert = db.prepare(`INSERT INTO hosts (id, name, group_id, credential_hash, join_token_id, enrolled_at, facts)
@@ -152,6 +163,30 @@ export class HostStore {
     this.#byName = db.prepare(`${RECORD_SELECT} WHERE h.name = ?`);
     this.#all = db.prepare(`${RECORD_SELECT} ORDER BY h.name`);
     this.#inGroup = db.prepare(`${RECORD_SELECT} WHERE h.group_id = ? ORDER BY h.name`);
+    this.#desiredOf = db.prepare('SELECT COALESCE(h.desired_revision, g.current_revision) FROM hosts h JOIN groups g ON g.id = h.group_id WHERE h.id = ?').pluck();
+    this.#setDesired = db.prepare('UPDATE hosts SET desired_revision = ? WHERE id = ?');
+    this.#setDesiredMany = db.prepare('UPDATE hosts SET desired_revision = ? WHERE id IN (SELECT value FROM json_each(?))');
+    this.#followCurrent = db.prepare('UPDATE hosts SET desired_revision = NULL WHERE group_id = ? AND desired_revision IS NOT NULL');
+  }
+
+  /** The revision host `id` should be on (its own desired revision, else its group's current), or null. */
+  desiredRevisionOf(id: string): number | null {
+    return (this.#desiredOf.get(id) as number | null | undefined) ?? null;
+  }
+
+  /** Sets the host's own desired revision; null makes it follow its group's current revision. */
+  setDesiredRevision(id: string, revision: number | null): void {
+    this.#setDesired.run(revision, id);
+  }
+
+  /** Sets the desired revision of many hosts in one statement (a rollout starting a batch of thousands). */
+  setDesiredRevisions(ids: readonly string[], revision: number | null): void {
+    if (ids.length > 0) this.#setDesiredMany.run(revision, JSON.stringify(ids));
+  }
+
+  /** Makes every host of the group follow the group's current revision again. */
+  followCurrentRevision(groupId: number): void {
+    this.#followCurrent.run(groupId);
   }
 
   /** Inserts a newly enrolled host (enrolment checks the name first, in the same transaction). */

@@ -2,12 +2,15 @@
  * The controller's store: one object holding the per-table stores over one open database, so handlers
  * and the hub are given a single thing. Owns no SQL itself.
  */
+import { AuditStore } from './audit.js';
 import type { Db } from './database.js';
+import { DriftStore } from './drift.js';
 import { GroupStore } from './groups.js';
 import { HostStore } from './hosts.js';
 import { JoinTokenStore } from './join-tokens.js';
 import { OperatorTokenStore } from './operator-tokens.js';
 import { RevisionStore } from './revisions.js';
+import { RolloutStore } from './rollouts.js';
 
 /** Every table's store, plus the database for transactions that span several. */
 export interface Store {
@@ -17,6 +20,12 @@ export interface Store {
   readonly hosts: HostStore;
   readonly joinTokens: JoinTokenStore;
   readonly operatorTokens: OperatorTokenStore;
+  /** The append-only audit log: `store.audit.record({ at, actor, action, group?, host?, ... })`. */
+  readonly audit: AuditStore;
+  /** Drift periods and each group's drift policy. */
+  readonly drift: DriftStore;
+  /** Rollouts and their per-host states (controller/rollout/ drives them). */
+  readonly rollouts: RolloutStore;
 }
 
 /** Prepares the stores over a migrated database. */
@@ -28,5 +37,8 @@ export function createStore(db: Db): Store {
     hosts: new HostStore(db),
     joinTokens: new JoinTokenStore(db),
     operatorTokens: new OperatorTokenStore(db),
+    audit: new AuditStore(db),
+    drift: new DriftStore(db),
+    rollouts: new RolloutStore(db),
   });
 }

@@ -68,9 +68,26 @@ describe('applyMigrations', () => {
     const newer = join(dir, 'newer');
     mkdirSync(newer);
     copyFileSync(join(MIGRATIONS, '0001_initial.sql'), join(newer, '0001_initial.sql'));
-    writeFileSync(join(newer, '0002_later.sql'), 'CREATE TABLE later (id INTEGER);');
+    writeFileSync(join(newer, '9999_later.sql'), 'CREATE TABLE later (id INTEGER);');
     applyMigrations(db, newer, now);
-    expect(() => applyMigrations(db, MIGRATIONS, now)).toThrow(/migration 2, which this fleetdock does not know/);
+    expect(() => applyMigrations(db, MIGRATIONS, now)).toThrow(/migration 9999, which this fleetdock does not know/);
+  });
+
+  it('0002 makes every existing group current on its latest revision, so its hosts keep what they were sent', () => {
+    const upTo1 = join(dir, 'upto1');
+    mkdirSync(upTo1);
+    copyFileSync(join(MIGRATIONS, '0001_initial.sql'), join(upTo1, '0001_initial.sql'));
+    applyMigrations(db, upTo1, now);
+    db.prepare("INSERT INTO groups (id, name, created_at) VALUES (1, 'ci', 'x'), (2, 'empty', 'x')").run();
+    db.prepare("INSERT INTO revisions (group_id, number, settings, created_at) VALUES (1, 1, '{}', 'x'), (1, 2, '{}', 'x')").run();
+    db.prepare("INSERT INTO hosts (id, name, group_id, credential_hash, enrolled_at) VALUES ('h', 'bs1', 1, 'c', 'x')").run();
+    applyMigrations(db, MIGRATIONS, now);
+    expect(db.prepare('SELECT name, current_revision AS current FROM groups ORDER BY id').all()).toEqual([
+      { name: 'ci', current: 2 },
+      { name: 'empty', current: null },
+    ]);
+    expect(db.prepare('SELECT desired_revision FROM hosts').pluck().get()).toBeNull();
+    expect(tables()).toEqual(expect.arrayContaining(['rollouts', 'rollout_hosts']));
   });
 
   it('refuses a .sql file that is not named NNNN_name.sql', () => {
@@ -100,6 +117,14 @@ describe('the schema', () => {
 
   it('refuses a second revision with the same number in a group', () => {
     expect(() => db.prepare("INSERT INTO revisions (group_id, number, settings, created_at) VALUES (1, 1, '{}', 'x')").run()).toThrow(/UNIQUE/);
+  });
+
+  it('refuses a second active rollout of a group', () => {
+    const insert = db.prepare("INSERT INTO rollouts (group_id, kind, from_revision, to_revision, strategy, state, created_at, updated_at) VALUES (1, 'rollout', 1, 1, '{}', ?, 'x', 'x')");
+    insert.run('completed');
+    insert.run('running');
+    expect(() => insert.run('paused')).toThrow(/UNIQUE/);
+    insert.run('aborted');
   });
 
   it('refuses a host in a group that does not exist (foreign keys are on)', () => {

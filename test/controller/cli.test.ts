@@ -76,7 +76,8 @@ describe('fleetdock group', () => {
     expect(json.stdout).not.toContain('pr0xy-pw');
 
     const cleared = await fleetdock(['group', 'set', 'ci']);
-    expect(cleared).toMatchObject({ code: 0, stdout: 'revision 2\n' });
+    // A later revision waits for a rollout, and says so.
+    expect(cleared).toMatchObject({ code: 0, stdout: 'revision 2\nhosts are on revision 1; roll it out with: fleetdock rollout start ci\n' });
     expect(cleared.stderr).toContain('clearing every mirror, insecure registry and proxy of group ci');
     expect((await t.api('GET', '/v1/groups/ci')).body.revision.settings).toEqual({ registryMirrors: [], insecureRegistries: [], daemonProxy: null, clientProxy: null });
   });

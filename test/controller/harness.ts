@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket, type RawData } from 'ws';
-import { resolveControllerConfig } from '../../controller/config.js';
+import { resolveControllerConfig, type ControllerConfigInput } from '../../controller/config.js';
 import { startController, type RunningController } from '../../controller/server.js';
 import { PROTOCOL_VERSION } from '../../protocol/version.js';
 
@@ -42,9 +42,19 @@ export interface TestController {
 }
 
 /** Starts a controller in a fresh temporary data directory (or `dataDir`). */
-export async function startTestController(options: { now?: () => Date; heartbeatIntervalMs?: number; dataDir?: string } = {}): Promise<TestController> {
+export async function startTestController(
+  options: { now?: () => Date; heartbeatIntervalMs?: number; dataDir?: string; rolloutTickIntervalMs?: number; config?: ControllerConfigInput } = {},
+): Promise<TestController> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fleetdock-controller-'));
-  const config = resolveControllerConfig({ data: dataDir, listen: '127.0.0.1:0', heartbeatIntervalMs: options.heartbeatIntervalMs ?? 15_000 });
+  const config = resolveControllerConfig({
+    data: dataDir,
+    listen: '127.0.0.1:0',
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 15_000,
+    ...(options.rolloutTickIntervalMs !== undefined ? { rolloutTickIntervalMs: options.rolloutTickIntervalMs } : {}),
+    // Tests start controllers before their agents connect: no reconnect grace unless a test asks for one.
+    rolloutReconnectGraceMs: 0,
+    ...options.config,
+  });
   const controller = await startController(config, options.now ? { now: options.now } : {});
   const token = controller.adminToken ?? readFileSync(controller.adminTokenPath, 'utf8').trim();
   const api: TestController['api'] = async (method, path, body, opts = {}) => {

@@ -80,17 +80,20 @@ describe('desired settings', () => {
     });
   });
 
-  it('pushes a settings change to connected hosts of the group at once, and only to them', async () => {
+  it('sends a later revision only when a rollout moves the host, and only to hosts of the group', async () => {
     const { credential: otherCredential } = await t.enrol('other1', 'other');
     const agent = await connect();
     const other = await connect(otherCredential);
     await agent.hello();
     await agent.next();
     await other.hello();
-    await t.api('PUT', '/v1/groups/ci/settings', { registryMirrors: ['http://mirror-2:5000'] });
+    const set = await t.api('PUT', '/v1/groups/ci/settings', { registryMirrors: ['http://mirror-2:5000'] });
+    expect(set.body).toMatchObject({ revision: 2, changed: true, currentRevision: 1 });
+    expect(await agent.quietFor(200)).toBe(true);
+    expect((await t.api('POST', '/v1/groups/ci/rollouts', {})).status).toBe(201);
     expect(await agent.next()).toMatchObject({ type: 'desired', revision: 2, settings: { registryMirrors: ['http://mirror-2:5000'] } });
     expect(await other.quietFor(200)).toBe(true);
-    // unchanged settings push nothing
+    // unchanged settings send nothing
     await t.api('PUT', '/v1/groups/ci/settings', { registryMirrors: ['http://mirror-2:5000'] });
     expect(await agent.quietFor(200)).toBe(true);
   });
@@ -110,6 +113,7 @@ describe('desired settings', () => {
     });
 
     await t.api('PUT', '/v1/groups/ci/settings', { registryMirrors: ['http://mirror-2:5000'] });
+    await t.api('POST', '/v1/groups/ci/rollouts', { strategy: { onHalt: 'stop' } });
     await agent.next();
     agent.send(applyResult(2, { outcome: 'rolled-back', action: 'restart', error: { code: 'VERIFY_FAILED', message: 'dockerd did not come back' } }));
     const failed = await eventually(async () => ((await host()).status === 'failed' ? host() : undefined));
@@ -142,6 +146,9 @@ describe('desired settings', () => {
     expect(away.status).toBe('offline');
 
     await t.api('PUT', '/v1/groups/ci/settings', { registryMirrors: ['http://mirror-3:5000'] });
+    // The host is offline: the rollout skips it and completes; it converges when it is back.
+    const rollout = await t.api('POST', '/v1/groups/ci/rollouts', {});
+    expect(rollout.body.rollout).toMatchObject({ state: 'completed', counts: { offline: 1 } });
     const again = await connect();
     await again.hello({ appliedRevision: 1 });
     expect(await again.next()).toMatchObject({ type: 'desired', revision: 2, settings: { registryMirrors: ['http://mirror-3:5000'] } });
@@ -198,6 +205,7 @@ describe('sessions', () => {
     // the replaced session's close did not mark the host offline
     expect((await host()).connected).toBe(true);
     await t.api('PUT', '/v1/groups/ci/settings', { registryMirrors: ['http://mirror-2:5000'] });
+    await t.api('POST', '/v1/groups/ci/rollouts', {});
     expect(await second.next()).toMatchObject({ type: 'desired', revision: 2 });
   });
 

@@ -9,5 +9,13 @@ export const postEnrol: Handler = ({ body, deps }) => {
   const request = parseInput(EnrolRequestSchema, body);
   const response = enrolHost(deps.store, request, deps.now());
   deps.logger.info({ hostId: response.hostId, host: response.name, group: response.group }, 'host enrolled');
+  deps.store.audit.record({
+    at: deps.now(),
+    actor: `host:${response.name}`,
+    action: 'host.enrol',
+    group: response.group,
+    host: response.name,
+    details: { dockerVersion: request.facts.dockerVersion, serviceManager: request.facts.serviceManager, agentVersion: request.facts.agentVersion },
+  });
   return { status: 201, body: response };
 };

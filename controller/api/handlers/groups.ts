@@ -1,8 +1,10 @@
 /**
  * The group routes: create and list groups, show one, replace its settings (a new revision when they
- * changed, pushed at once to its connected hosts), read its revision history, and make join tokens.
+ * changed; sent to hosts at once only when it is the group's first, otherwise a rollout moves them),
+ * read its revision history, and make join tokens.
  */
 import { SettingsSchema } from '../../../protocol/settings.js';
+import { diffSettingsFields } from '../../rollout/plan-changes.js';
 import { generateSecret, hashSecret } from '../../secrets.js';
 import { redactSettings } from '../../settings.js';
 import type { HostRecord } from '../../store/hosts.js';
@@ -15,6 +17,7 @@ import { renderGroupDetail, renderGroupSummary, renderRevisionView } from '../vi
 export const postGroup: Handler = ({ body, operator, deps }) => {
   const { name } = parseInput(CreateGroupRequestSchema, body);
   const group = deps.store.groups.create(name, operator?.name ?? null, deps.now());
+  deps.store.audit.record({ at: group.createdAt, actor: operator?.name ?? 'admin', action: 'group.create', group: name });
   deps.logger.info({ group: name, by: operator?.name }, 'group created');
   return { status: 201, body: renderGroupDetail(group, undefined, []) };
 };
@@ -36,22 +39,38 @@ export const listGroups: Handler = ({ deps }) => {
 /** GET /v1/groups/:name: the latest revision (redacted) and host counts. */
 export const getGroup: Handler = ({ params, deps }) => {
   const group = deps.store.groups.require(params.name!);
-  return { status: 200, body: renderGroupDetail(group, deps.store.revisions.latest(group.id), deps.store.hosts.list(group.id)) };
+  const detail = renderGroupDetail(group, deps.store.revisions.latest(group.id), deps.store.hosts.list(group.id));
+  return { status: 200, body: { ...detail, driftPolicy: deps.store.drift.policy(group.id) } };
 };
 
 /**
- * PUT /v1/groups/:name/settings: 201 `{ revision, settings, changed: true }` with revision N+1, or
- * 200 `{ revision, settings, changed: false }` when the normalised settings equal the latest's.
+ * PUT /v1/groups/:name/settings: 201 `{ revision, settings, changed: true, currentRevision }` with
+ * revision N+1, or 200 `changed: false` when the normalised settings equal the latest's. The revision
+ * is sent to hosts at once only when the group had no current revision (nothing was configured, so
+ * nothing can break); otherwise it waits for a rollout (POST /v1/groups/:name/rollouts).
  */
 export const putSettings: Handler = ({ params, body, operator, deps }) => {
   const settings = parseInput(SettingsSchema, body);
   const group = deps.store.groups.require(params.name!);
   const { revision, changed } = deps.store.revisions.appendIfChanged(group.id, settings, operator?.name ?? null, deps.now());
+  // Also on an unchanged answer: a controller killed between the two writes left no current revision.
+  const first = deps.store.groups.setFirstCurrentRevision(group.id, revision.number);
   if (changed) {
-    const sentTo = deps.publisher.publishDesired(group.id, revision);
-    deps.logger.info({ group: group.name, revision: revision.number, by: operator?.name, sentTo }, 'settings revision created');
+    const before = revision.number > 1 ? deps.store.revisions.require(group.id, group.name, revision.number - 1).settings : null;
+    deps.store.audit.record({
+      at: revision.createdAt,
+      actor: operator?.name ?? 'admin',
+      action: 'settings.set',
+      group: group.name,
+      fromRevision: revision.number > 1 ? revision.number - 1 : null,
+      toRevision: revision.number,
+      details: { changed: diffSettingsFields(before, revision.settings), current: first },
+    });
   }
-  const reply: SetSettingsResponse = { revision: revision.number, changed, settings: redactSettings(revision.settings) };
+  const sentTo = first ? deps.publisher.publishDesired(group.id, revision) : 0;
+  if (changed) deps.logger.info({ group: group.name, revision: revision.number, by: operator?.name, current: first, sentTo }, 'settings revision created');
+  const currentRevision = first ? revision.number : group.currentRevision;
+  const reply: SetSettingsResponse = { revision: revision.number, changed, currentRevision, settings: redactSettings(revision.settings) };
   return { status: changed ? 201 : 200, body: reply };
 };
 
@@ -76,6 +95,8 @@ export const postJoinToken: Handler = ({ params, body, operator, deps }) => {
   const createdAt = deps.now();
   const expiresAt = new Date(createdAt.getTime() + request.ttlSeconds * 1000);
   deps.store.joinTokens.create({ groupId: group.id, tokenHash: hashSecret(token), createdBy: operator?.name ?? null, uses: request.uses, createdAt, expiresAt });
+  // The token itself never goes into the log: only that one was made, for how many hosts, until when.
+  deps.store.audit.record({ at: createdAt, actor: operator?.name ?? 'admin', action: 'token.create', group: group.name, details: { uses: request.uses, expiresAt: expiresAt.toISOString() } });
   deps.logger.info({ group: group.name, uses: request.uses, expiresAt, by: operator?.name }, 'join token created');
   const reply: JoinTokenResponse = { token, group: group.name, expiresAt: expiresAt.toISOString(), uses: request.uses };
   return { status: 201, body: reply };

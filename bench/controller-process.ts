@@ -1,0 +1,58 @@
+/**
+ * Runs the real controller as a child process (`node bin/fleetdock.js controller`), so its memory and
+ * CPU are its own: its JSON log goes to a file, its stderr is read for the URL it listens on. stop()
+ * sends SIGTERM (a clean shutdown, which also writes a --cpu-prof profile) and SIGKILL after a grace.
+ */
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stopChild, trackChild } from './children.js';
+
+/** A controller the bench started. */
+export interface ControllerProcess {
+  pid: number;
+  url: string;
+  adminToken: string;
+  /** Stops it (SIGTERM, then SIGKILL after `graceMs`); resolves when it has exited. Safe to call twice. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts a controller over `dataDir` on 127.0.0.1 (a free port), logging to `logFile`; `nodeArgs` go
+ * to node (e.g. --cpu-prof). Rejects, with the child stopped, if it does not listen within `timeoutMs`.
+ */
+export async function startControllerProcess(options: { repoRoot: string; dataDir: string; logFile: string; nodeArgs: string[]; timeoutMs?: number }): Promise<ControllerProcess> {
+  const log = openSync(options.logFile, 'a');
+  const child = trackChild(spawn(process.execPath, [...options.nodeArgs, join(options.repoRoot, 'bin/fleetdock.js'), 'controller', '--data', options.dataDir, '--listen', '127.0.0.1:0'], {
+    stdio: ['ignore', log, 'pipe'],
+  }));
+  closeSync(log);
+  let stopping: Promise<void> | undefined;
+  const stop = (graceMs = 10_000) => (stopping ??= stopChild(child, graceMs));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let stderr = '';
+      const timer = setTimeout(() => reject(new Error(`controller did not start within ${options.timeoutMs ?? 15_000} ms: ${stderr}`)), options.timeoutMs ?? 15_000);
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (chunk: string) => {
+        stderr += chunk;
+        const match = /controller listening on (http:\/\/\S+)/.exec(stderr);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`controller exited (${code ?? signal}) before listening: ${stderr}`));
+      });
+    });
+    // Keep draining stderr so the child never blocks on a full pipe.
+    child.stderr!.on('data', () => {});
+    const adminToken = readFileSync(join(options.dataDir, 'admin.token'), 'utf8').trim();
+    return { pid: child.pid!, url, adminToken, stop };
+  } catch (error) {
+    await stop(2_000);
+    throw error;
+  }
+}

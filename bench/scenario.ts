@@ -1,0 +1,320 @@
+/**
+ * One bench run for one fleet size N, against a fresh controller process and database:
+ * enrol N hosts, connect them all (time to connect), push a new revision to all of them at once
+ * (the rollout API with one batch of 100% when the controller has it, else the settings push of
+ * PUT /v1/groups/:name/settings) and time, per host, until its ack is durable in SQLite; sample the
+ * controller's RSS and CPU; time the drift query. Stops everything it started, also on error.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { setPriority, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { trackTempDir } from './children.js';
+import { startControllerProcess, type ControllerProcess } from './controller-process.js';
+import { DurableWatcher } from './durable.js';
+import { enrolHosts, SimFleet } from './fleet.js';
+import { callApi, expectApi } from './http.js';
+import { cpuPercent, runQueuePercent, sampleProcess } from './proc-stats.js';
+import { summarise, type Summary } from './stats.js';
+
+/** How one run is made. */
+export interface ScenarioOptions {
+  agents: number;
+  workers: number;
+  /** Handshakes in flight across all workers. */
+  connectConcurrency: number;
+  enrolConcurrency: number;
+  applyDelayMs: number;
+  pollMs: number;
+  /** Upper bound for each waiting phase, in milliseconds. */
+  phaseTimeoutMs: number;
+  /** Times the drift (or hosts) query is repeated. */
+  driftRepeats: number;
+  /** Share of hosts that report a hand-edited daemon.json before the drift query is timed. */
+  driftedPercent: number;
+  /** Extra node flags for the controller (e.g. --cpu-prof). */
+  controllerNodeArgs: string[];
+  /** Nice value for the controller process (negative: it gets the CPU before the simulator), or null to leave it. */
+  controllerNice: number | null;
+  keepData: boolean;
+  repoRoot: string;
+  workerScript: string;
+  log: (line: string) => void;
+}
+
+/** What one run measured. Times in milliseconds, memory in MiB, CPU in % of one core. */
+export interface ScenarioResult {
+  agents: number;
+  workers: number;
+  pushPath: 'rollout-api' | 'settings-push';
+  dataDir: string;
+  enrolMs: number;
+  connectAllMs: number;
+  firstRevisionDurableMs: number;
+  /** The rollout start (or settings PUT) request itself. */
+  pushRequestMs: number;
+  /** Per host, from the push request's return until its ack was seen durable. */
+  durable: Summary;
+  /** Per host, from the push request's return until the agent had `desired`. */
+  received: Summary;
+  /** Per host, from the agent's ack until it was seen durable. */
+  ackToDurable: Summary;
+  /** Rollout state once every ack was durable, and when it reached completed (rollout API only). */
+  rolloutCompletedMs: number | null;
+  durableScans: number;
+  durableScanMs: number;
+  /** Resolution of the durable times: the longest gap between two scans. */
+  durableMaxGapMs: number;
+  controller: {
+    rssAfterConnectMiB: number;
+    rssAfterPushMiB: number;
+    peakRssMiB: number;
+    cpuConnectPercent: number;
+    cpuPushPercent: number;
+    /** CPU the controller spent from the push request until every ack was durable, in seconds: unlike the times, not inflated by other load. */
+    cpuPushSeconds: number;
+    /** Share of the push phase the controller was runnable but had no CPU (other processes had it). */
+    runQueuePushPercent: number;
+    cpuSecondsTotal: number;
+  };
+  workersCpuSeconds: number;
+  drift: {
+    path: string;
+    p50: number;
+    max: number;
+    bytes: number;
+    status: number;
+    /** Hosts that reported a hand-edited daemon.json before the drift queries were timed. */
+    handEdited: number;
+    /** From their reports until GET /v1/drift listed all of them. */
+    detectedMs: number | null;
+    /** Wall time of `fleetdock drift --json` (a new node process each time). */
+    cliMs: number;
+  };
+  dropped: number;
+}
+
+const GROUP = 'bench';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `fleetdock ARGS` against the controller and returns its wall time in ms (NaN if it failed). */
+function timeCli(repoRoot: string, url: string, token: string, args: string[]): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(repoRoot, 'bin/fleetdock.js'), ...args], { env: { ...process.env, FLEETDOCK_URL: url, FLEETDOCK_TOKEN: token }, maxBuffer: 64 * 1024 * 1024 }, (error) =>
+      resolve(error ? NaN : performance.now() - started),
+    );
+  });
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => boolean, progress?: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastProgress = Date.now();
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not done within ${timeoutMs} ms${progress ? ` (${progress()})` : ''}`);
+    if (progress && Date.now() - lastProgress >= 1_000) {
+      lastProgress = Date.now();
+      progress();
+    }
+    await sleep(5);
+  }
+}
+
+function workersCpu(pids: number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += sampleProcess(pid).cpuSeconds;
+    } catch {
+      // gone
+    }
+  }
+  return total;
+}
+
+/** Runs the scenario for `options.agents` hosts. */
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
+  const n = options.agents;
+  const log = (line: string) => options.log(`N=${n}: ${line}`);
+  const dataDir = mkdtempSync(join(tmpdir(), `fleetdock-bench-${n}-`));
+  if (!options.keepData) trackTempDir(dataDir);
+  let controller: ControllerProcess | undefined;
+  let fleet: SimFleet | undefined;
+  let watcher: DurableWatcher | undefined;
+  try {
+    controller = await startControllerProcess({ repoRoot: options.repoRoot, dataDir, logFile: join(dataDir, 'controller.log'), nodeArgs: options.controllerNodeArgs });
+    const { url, adminToken, pid } = controller;
+    log(`controller pid ${pid} on ${url}, data in ${dataDir}`);
+    if (options.controllerNice !== null) {
+      try {
+        setPriority(pid, options.controllerNice);
+      } catch (error) {
+        log(`could not set the controller's nice value to ${options.controllerNice} (${(error as Error).message}); it shares the CPU equally with the simulator`);
+      }
+    }
+    const api = (method: string, path: string, body?: unknown, ok = [200, 201]) => expectApi(url, adminToken, method, path, body, ok);
+
+    await api('POST', '/v1/groups', { name: GROUP });
+    await api('PUT', `/v1/groups/${GROUP}/settings`, { registryMirrors: ['https://mirror-1.bench.internal'] });
+    const { body: token } = await api('POST', `/v1/groups/${GROUP}/join-tokens`, { uses: n, ttlSeconds: 3_600 });
+
+    let started = Date.now();
+    const agents = await enrolHosts(url, token.token as string, n, options.enrolConcurrency, (done) => log(`enrolled ${done}/${n}`));
+    const enrolMs = Date.now() - started;
+    log(`enrolled ${n} hosts in ${enrolMs} ms`);
+
+    watcher = new DurableWatcher(join(dataDir, 'fleetdock.db'));
+    const beforeConnect = sampleProcess(pid);
+    started = Date.now();
+    fleet = new SimFleet(options.workerScript, url, agents, options.workers, { concurrency: options.connectConcurrency, applyDelayMs: options.applyDelayMs });
+    const f = fleet;
+    await waitFor('connecting every agent', options.phaseTimeoutMs, () => (f.assertAlive(), f.totals().done), () => {
+      const t = f.totals();
+      log(`connected ${t.welcomed}/${n} (failed attempts ${t.failedAttempts}, gave up ${t.gaveUp})`);
+      return `${t.welcomed}/${n}`;
+    });
+    const connectAllMs = Date.now() - started;
+    const connected = fleet.totals();
+    if (connected.welcomed !== n) throw new Error(`only ${connected.welcomed} of ${n} agents connected (${connected.gaveUp} gave up)`);
+    log(`all ${n} agents said hello in ${connectAllMs} ms`);
+    await waitFor('first revision durable on every host', options.phaseTimeoutMs, () => watcher!.countAt(1) === n);
+    const firstRevisionDurableMs = Date.now() - started;
+    const afterConnect = sampleProcess(pid);
+    log(`first revision durable everywhere ${firstRevisionDurableMs} ms after connecting began; controller RSS ${afterConnect.rssMiB.toFixed(0)} MiB`);
+    await sleep(1_000); // let the observed reports of the connect phase settle
+
+    // ---- the push ----
+    const probe = await callApi(url, adminToken, 'GET', `/v1/groups/${GROUP}/rollouts`);
+    const pushPath: ScenarioResult['pushPath'] = probe.status === 200 ? 'rollout-api' : 'settings-push';
+    log(`push path: ${pushPath} (GET /v1/groups/${GROUP}/rollouts answered ${probe.status})`);
+    const beforePush = sampleProcess(pid);
+    const workersCpuBefore = workersCpu(fleet.pids);
+    const settingsPut = await api('PUT', `/v1/groups/${GROUP}/settings`, { registryMirrors: ['https://mirror-2.bench.internal'] });
+    const target = settingsPut.body.revision as number;
+    let pushDoneAt = settingsPut.doneAt;
+    let pushRequestMs = settingsPut.ms;
+    let rolloutId: string | number | null = null;
+    const watching = watcher.watch(target, n, { pollMs: options.pollMs, timeoutMs: options.phaseTimeoutMs, onProgress: (seen) => log(`durable at revision ${target}: ${seen}/${n}`) });
+    if (pushPath === 'rollout-api') {
+      const strategy = { canary: 0, batchSize: '100%', maxConcurrent: n, failureBudget: 0, offline: 'skip' };
+      const rollout = await callApi(url, adminToken, 'POST', `/v1/groups/${GROUP}/rollouts`, { toRevision: target, strategy });
+      if (rollout.status !== 201) throw new Error(`POST /v1/groups/${GROUP}/rollouts answered ${rollout.status}: ${JSON.stringify(rollout.body).slice(0, 500)}`);
+      pushDoneAt = rollout.doneAt;
+      pushRequestMs = rollout.ms;
+      rolloutId = rollout.body.rollout?.id ?? null;
+    }
+    const found = await watching;
+    const afterPush = sampleProcess(pid);
+    if (!found.complete) throw new Error(`only ${found.seenAt.size} of ${n} acks durable within ${options.phaseTimeoutMs} ms`);
+    log(`every ack durable; last ${Math.max(...found.seenAt.values()) - pushDoneAt} ms after the push returned`);
+
+    let rolloutCompletedMs: number | null = null;
+    if (rolloutId !== null) {
+      const deadline = Date.now() + options.phaseTimeoutMs;
+      for (;;) {
+        const view = await callApi(url, adminToken, 'GET', `/v1/rollouts/${rolloutId}`);
+        if (view.body?.rollout?.state === 'completed' || view.body?.state === 'completed') {
+          rolloutCompletedMs = view.doneAt - pushDoneAt;
+          break;
+        }
+        if (Date.now() > deadline) {
+          log(`rollout ${rolloutId} not completed: ${JSON.stringify(view.body?.rollout?.counts ?? view.body?.counts ?? view.body).slice(0, 300)}`);
+          break;
+        }
+        await sleep(20);
+      }
+    }
+
+    const times = await fleet.times(target);
+    const ids = watcher.idsByName();
+    const durableMs: number[] = [];
+    const receivedMs: number[] = [];
+    const ackToDurableMs: number[] = [];
+    times.names.forEach((name, i) => {
+      const seen = found.seenAt.get(ids.get(name) ?? '');
+      durableMs.push(seen === undefined ? NaN : seen - pushDoneAt);
+      receivedMs.push(times.received[i]! - pushDoneAt);
+      ackToDurableMs.push(seen === undefined ? NaN : seen - times.acked[i]!);
+    });
+    const workersCpuSeconds = workersCpu(fleet.pids) - workersCpuBefore;
+
+    // ---- the drift query ----
+    const driftProbe = await callApi(url, adminToken, 'GET', '/v1/drift');
+    // Before the drift API exists, GET /v1/hosts (what `fleetdock hosts` reads) stands in for it.
+    const driftPath = driftProbe.status === 200 ? '/v1/drift' : '/v1/hosts';
+    const handEdited = driftPath === '/v1/drift' ? Math.round((n * options.driftedPercent) / 100) : 0;
+    let driftDetectedMs: number | null = null;
+    if (handEdited > 0) {
+      const every = n / handEdited;
+      const names = Array.from({ length: handEdited }, (_, i) => agents[Math.floor(i * every)]!.name);
+      const sentAt = Date.now();
+      fleet.reportHandEdits(names);
+      const deadline = sentAt + options.phaseTimeoutMs;
+      for (;;) {
+        const answer = await callApi(url, adminToken, 'GET', '/v1/drift');
+        if (Array.isArray(answer.body?.hosts) && answer.body.hosts.length >= handEdited) {
+          driftDetectedMs = answer.doneAt - sentAt;
+          break;
+        }
+        if (Date.now() > deadline) {
+          log(`only ${answer.body?.hosts?.length ?? '?'} of ${handEdited} hand edits shown as drift after ${options.phaseTimeoutMs} ms`);
+          break;
+        }
+        await sleep(50);
+      }
+      log(`${handEdited} hand-edited hosts listed by GET /v1/drift ${driftDetectedMs ?? 'n/a'} ms after they reported`);
+    }
+    const driftTimes: number[] = [];
+    let driftLast = driftProbe;
+    for (let i = 0; i < options.driftRepeats; i++) {
+      driftLast = await callApi(url, adminToken, 'GET', driftPath);
+      driftTimes.push(driftLast.ms);
+    }
+    const drift = summarise(driftTimes);
+    log(`${driftPath}: p50 ${drift.p50.toFixed(1)} ms, max ${drift.max.toFixed(1)} ms, ${driftLast.bytes} bytes, status ${driftLast.status}`);
+    const cliMs = driftPath === '/v1/drift' ? await timeCli(options.repoRoot, url, adminToken, ['drift', '--json']) : NaN;
+    if (!Number.isNaN(cliMs)) log(`fleetdock drift --json: ${cliMs.toFixed(0)} ms wall, node start-up included`);
+
+    const end = sampleProcess(pid);
+    const dropped = fleet.totals().dropped;
+    return {
+      agents: n,
+      workers: fleet.pids.length,
+      pushPath,
+      dataDir,
+      enrolMs,
+      connectAllMs,
+      firstRevisionDurableMs,
+      pushRequestMs,
+      durable: summarise(durableMs),
+      received: summarise(receivedMs),
+      ackToDurable: summarise(ackToDurableMs),
+      rolloutCompletedMs,
+      durableScans: found.scans,
+      durableScanMs: found.scanMs,
+      durableMaxGapMs: found.maxGapMs,
+      controller: {
+        rssAfterConnectMiB: afterConnect.rssMiB,
+        rssAfterPushMiB: afterPush.rssMiB,
+        peakRssMiB: end.peakRssMiB,
+        cpuConnectPercent: cpuPercent(beforeConnect, afterConnect),
+        cpuPushPercent: cpuPercent(beforePush, afterPush),
+        cpuPushSeconds: afterPush.cpuSeconds - beforePush.cpuSeconds,
+        runQueuePushPercent: runQueuePercent(beforePush, afterPush),
+        cpuSecondsTotal: end.cpuSeconds,
+      },
+      workersCpuSeconds,
+      drift: { path: driftPath, p50: drift.p50, max: drift.max, bytes: driftLast.bytes, status: driftLast.status, handEdited, detectedMs: driftDetectedMs, cliMs },
+      dropped,
+    };
+  } finally {
+    watcher?.close();
+    await fleet?.stop().catch((e: unknown) => log(`stopping workers: ${String(e)}`));
+    await controller?.stop().catch((e: unknown) => log(`stopping the controller: ${String(e)}`));
+    if (!options.keepData) {
+      rmSync(dataDir, { recursive: true, force: true });
+      trackTempDir(dataDir, false);
+    }
+  }
+}
+

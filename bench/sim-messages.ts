@@ -1,0 +1,76 @@
+/**
+ * What a simulated agent says: hello, apply-result and observed messages shaped exactly like a real
+ * agent's (protocol/messages.ts), rendered as JSON text. Pure; the simulator worker sends them. The
+ * observed state mirrors the desired settings, as a host that applied them would report.
+ */
+import type { AgentMessage } from '../protocol/messages.js';
+import type { HostFacts, ObservedState } from '../protocol/observed.js';
+import { AGENT_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
+
+/** The settings fields the simulator reads from a `desired` message (it trusts the controller's JSON). */
+export interface DesiredSettingsView {
+  registryMirrors?: string[];
+  insecureRegistries?: string[];
+}
+
+/** Facts of a simulated host: a systemd host with dockerd 26 (proxies would go to daemon.json). */
+export function renderFacts(name: string): HostFacts {
+  return { hostname: name, os: 'linux 6.1.0', arch: 'x64', dockerVersion: '26.1.5', serviceManager: 'systemd', liveRestore: true, agentVersion: AGENT_VERSION };
+}
+
+/** The observed state of a host that applied `settings` as `revision` (null: nothing applied yet). */
+export function renderObservedState(revision: number | null, settings: DesiredSettingsView, at: Date): ObservedState {
+  const mirrors = settings.registryMirrors ?? [];
+  const insecure = settings.insecureRegistries ?? [];
+  const noProxy = { http: null, https: null, noProxy: [] };
+  return {
+    at: at.toISOString(),
+    appliedRevision: revision,
+    files: {
+      daemonJson: revision === null ? 'missing' : 'ok',
+      daemonJsonSha256: revision === null ? null : `${'0'.repeat(56)}${revision.toString(16).padStart(8, '0')}`,
+      registryMirrors: mirrors,
+      insecureRegistries: insecure,
+      daemonJsonProxy: null,
+      dropInProxy: null,
+      clientProxies: {},
+    },
+    daemon: { running: true, version: '26.1.5', registryMirrors: mirrors, insecureRegistries: insecure, proxy: noProxy, liveRestore: true },
+  };
+}
+
+/** The first message on a connection. */
+export function renderHello(name: string, at: Date): string {
+  const message: AgentMessage = { type: 'hello', protocolVersion: PROTOCOL_VERSION, facts: renderFacts(name), appliedRevision: null, observed: renderObservedState(null, {}, at) };
+  return JSON.stringify(message);
+}
+
+/** A successful apply (reload, verified) of `revision`. */
+export function renderApplyResult(revision: number, durationMs: number): string {
+  const message: AgentMessage = {
+    type: 'apply-result',
+    revision,
+    outcome: 'applied',
+    action: 'reload',
+    filesChanged: ['/etc/docker/daemon.json'],
+    verification: { ok: true, detail: 'dockerd reports the registry mirrors and insecure registries' },
+    error: null,
+    durationMs,
+  };
+  return JSON.stringify(message);
+}
+
+/** The observed state after applying `revision`. */
+export function renderObserved(revision: number, settings: DesiredSettingsView, at: Date): string {
+  const message: AgentMessage = { type: 'observed', observed: renderObservedState(revision, settings, at) };
+  return JSON.stringify(message);
+}
+
+/** The observed state after someone replaced the mirrors in daemon.json by hand (dockerd not reloaded). */
+export function renderHandEditedObserved(revision: number, settings: DesiredSettingsView, at: Date): string {
+  const observed = renderObservedState(revision, settings, at);
+  observed.files.registryMirrors = ['https://hand-edited.bench.internal'];
+  observed.files.daemonJsonSha256 = 'f'.repeat(64);
+  const message: AgentMessage = { type: 'observed', observed };
+  return JSON.stringify(message);
+}

@@ -1,0 +1,158 @@
+/**
+ * A simulator worker: one process holding many WebSocket connections, each behaving like a real
+ * agent at the protocol level (no dockerd): `hello` on connect, and for every `desired` an
+ * `apply-result` (applied, reload, verified) followed by an `observed` report. Records when each
+ * agent received each revision and when it acknowledged it. Driven over IPC by bench/run.ts; exits
+ * on `stop` or when its parent goes away.
+ */
+import { WebSocket } from 'ws';
+import { renderApplyResult, renderHandEditedObserved, renderHello, renderObserved, type DesiredSettingsView } from './sim-messages.js';
+import type { ParentCommand, ProgressEvent, SimAgent, StartCommand, TimesEvent } from './worker-protocol.js';
+
+/** Connection attempts per agent before it gives up. */
+const MAX_ATTEMPTS = 5;
+
+interface AgentState {
+  agent: SimAgent;
+  ws: WebSocket | null;
+  welcomed: boolean;
+  received: Map<number, number>;
+  acked: Map<number, number>;
+  /** The last desired revision and settings, to report observed state against. */
+  last: { revision: number; settings: DesiredSettingsView } | null;
+}
+
+const agents: AgentState[] = [];
+let failedAttempts = 0;
+let gaveUp = 0;
+let dropped = 0;
+let stopping = false;
+
+function send(event: ProgressEvent | TimesEvent): void {
+  process.send?.(event);
+}
+
+function progress(done: boolean): ProgressEvent {
+  return { type: 'progress', welcomed: agents.filter((a) => a.welcomed).length, failedAttempts, gaveUp, dropped, done };
+}
+
+function answerDesired(state: AgentState, revision: number, settings: DesiredSettingsView, delayMs: number): void {
+  const started = Date.now();
+  const reply = () => {
+    const ws = state.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    ws.send(renderApplyResult(revision, Date.now() - started));
+    ws.send(renderObserved(revision, settings, new Date()));
+    state.acked.set(revision, Date.now());
+  };
+  if (delayMs > 0) setTimeout(reply, delayMs);
+  else reply();
+}
+
+/** Opens one connection and resolves when `welcome` arrives; rejects on a refused or failed connection. */
+function connectOnce(state: AgentState, command: StartCommand): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(command.url, { headers: { authorization: `Bearer ${state.agent.credential}` }, perMessageDeflate: false });
+    state.ws = ws;
+    let settled = false;
+    ws.on('open', () => ws.send(renderHello(state.agent.name, new Date())));
+    ws.on('message', (data) => {
+      const now = Date.now();
+      const message = JSON.parse(String(data)) as { type: string; revision?: number; settings?: DesiredSettingsView; code?: string; message?: string };
+      if (message.type === 'welcome') {
+        state.welcomed = true;
+        if (!settled) {
+          settled = true;
+          resolve();
+        }
+      } else if (message.type === 'desired' && typeof message.revision === 'number') {
+        if (!state.received.has(message.revision)) state.received.set(message.revision, now);
+        state.last = { revision: message.revision, settings: message.settings ?? {} };
+        answerDesired(state, message.revision, message.settings ?? {}, command.applyDelayMs);
+      } else if (message.type === 'error') {
+        process.stderr.write(`[sim-worker ${process.pid}] ${state.agent.name}: controller error ${message.code}: ${message.message}\n`);
+      }
+    });
+    ws.on('error', (error) => {
+      if (!settled) {
+        settled = true;
+        reject(error);
+      }
+    });
+    ws.on('close', () => {
+      if (!settled) {
+        settled = true;
+        reject(new Error('closed before welcome'));
+      } else if (!stopping && state.ws === ws) {
+        dropped++;
+      }
+      if (state.ws === ws) state.ws = null;
+    });
+  });
+}
+
+async function connectAgent(state: AgentState, command: StartCommand): Promise<void> {
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS && !stopping; attempt++) {
+    try {
+      await connectOnce(state, command);
+      return;
+    } catch (error) {
+      failedAttempts++;
+      if (attempt === MAX_ATTEMPTS) {
+        gaveUp++;
+        process.stderr.write(`[sim-worker ${process.pid}] ${state.agent.name} gave up: ${(error as Error).message}\n`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
+}
+
+async function start(command: StartCommand): Promise<void> {
+  for (const agent of command.agents) agents.push({ agent, ws: null, welcomed: false, received: new Map(), acked: new Map(), last: null });
+  const ticker = setInterval(() => send(progress(false)), 250);
+  let next = 0;
+  const runner = async () => {
+    while (next < agents.length && !stopping) await connectAgent(agents[next++]!, command);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, command.concurrency) }, runner));
+  clearInterval(ticker);
+  send(progress(true));
+  // Keep reporting drops after the connect phase.
+  setInterval(() => {
+    if (dropped > 0) send(progress(true));
+  }, 1_000).unref();
+}
+
+function report(revision: number): void {
+  send({
+    type: 'times',
+    revision,
+    names: agents.map((a) => a.agent.name),
+    received: agents.map((a) => a.received.get(revision) ?? NaN),
+    acked: agents.map((a) => a.acked.get(revision) ?? NaN),
+  });
+}
+
+function reportHandEdits(names: string[]): void {
+  const wanted = new Set(names);
+  for (const state of agents) {
+    if (!wanted.has(state.agent.name) || !state.last || state.ws?.readyState !== WebSocket.OPEN) continue;
+    state.ws.send(renderHandEditedObserved(state.last.revision, state.last.settings, new Date()));
+  }
+}
+
+function stop(): void {
+  stopping = true;
+  for (const state of agents) state.ws?.terminate();
+  process.exit(0);
+}
+
+process.on('message', (command: ParentCommand) => {
+  if (command.type === 'start') void start(command);
+  else if (command.type === 'report') report(command.revision);
+  else if (command.type === 'drift') reportHandEdits(command.names);
+  else if (command.type === 'stop') stop();
+});
+// The parent died or closed the channel: nothing left to do.
+process.on('disconnect', stop);

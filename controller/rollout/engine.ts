@@ -1,0 +1,456 @@
+/**
+ * The rollout engine: creates rollouts, runs the state machine of step.ts over them, and writes what it
+ * decides. One ticker for all rollouts (timeouts, offline hosts), plus a step soon after every apply
+ * result or hello; no per-host timers.
+ *
+ * Crash safety: everything lives in SQLite. Each step's decisions (every host transition and each
+ * host's desired revision) are written in ONE transaction, and only then are `desired` messages sent.
+ * A controller killed at any moment therefore restarts with each host either still pending (never told)
+ * or applying (told, or told on its next hello, which always sends the host's desired revision); hosts
+ * that were applying keep waiting for their result, whose deadline never counts the time the controller
+ * was down.
+ *
+ * Scale: an unfinished rollout is held in memory between steps (read from SQLite once: at start, after
+ * a restart, after an operator's pause/resume/abort, or after a failed write), results reach it from the
+ * hub as they are recorded, and connection state comes from the hub; a step with nothing to do writes
+ * nothing, and a batch of thousands starts with two statements.
+ */
+import type { Logger } from 'pino';
+import { FleetdockError } from '../../protocol/errors.js';
+import type { Store } from '../store/index.js';
+import type { Revision } from '../store/revisions.js';
+import type { RolloutHostRow, RolloutHostUpdate, RolloutRow } from '../store/rollouts.js';
+import { renderDesiredMessage } from '../hub/session.js';
+import { planRolloutBatches, planRolloutDryRun, resolveRolloutTarget, type RolloutPlan } from './dry-run.js';
+import { ACTIVE_ROLLOUT_STATES, stepRollout, type RolloutState, type StepLimits, type StepResultReport } from './step.js';
+import { defaultStrategy, resolveFailureBudget, type Strategy } from './strategy.js';
+
+export type { PlannedHost, RolloutPlan } from './dry-run.js';
+
+/** Delivers `desired` messages (the agent hub). */
+export interface DesiredSender {
+  /** Sends `revision` to the host if it is connected; returns whether it was sent. */
+  sendDesired(hostId: string, revision: Revision, text?: string): boolean;
+  /** Whether the host is connected and said hello. */
+  isConnected(hostId: string): boolean;
+}
+
+/** A rollout the engine is stepping, held in memory between steps (written through to SQLite). */
+interface RolloutModel {
+  rollout: RolloutRow;
+  hosts: (RolloutHostRow & { id: string })[];
+  byId: Map<string, RolloutHostRow & { id: string }>;
+}
+
+export interface RolloutEngineDeps {
+  store: Store;
+  sender: DesiredSender;
+  now: () => Date;
+  logger: Logger;
+  /** How often every unfinished rollout is stepped (result timeouts, offline hosts), in milliseconds. */
+  tickIntervalMs: number;
+  /**
+   * For this long after the engine started, hosts that are not connected are waited for rather than
+   * marked offline: after a restart every agent is reconnecting (with backoff), none is really gone.
+   */
+  reconnectGraceMs: number;
+}
+
+/** What starting a rollout asks for. */
+export interface RolloutRequest {
+  /** Target revision; default: the group's latest. */
+  toRevision?: number | undefined;
+  strategy?: Strategy | undefined;
+}
+
+/** A rollout and its hosts, as the API renders them. */
+export interface RolloutRecord {
+  rollout: RolloutRow;
+  hosts: RolloutHostRow[];
+}
+
+/** How soon after an apply result or hello the rollouts are stepped; results arriving meanwhile share the step. */
+const STEP_DELAY_MS = 20;
+
+const TERMINAL: readonly RolloutState[] = ['halted', 'aborted', 'completed', 'rolled-back'];
+
+/** The strategy's limits for a rollout of `total` hosts. */
+export function resolveLimits(strategy: Strategy, total: number): StepLimits {
+  return {
+    maxConcurrent: strategy.maxConcurrent,
+    allowedFailures: resolveFailureBudget(strategy, total),
+    offline: strategy.offline,
+    onHalt: strategy.onHalt,
+    resultTimeoutMs: strategy.resultTimeoutSeconds * 1000,
+  };
+}
+
+/** Creates and drives rollouts. */
+export class RolloutEngine {
+  readonly #deps: RolloutEngineDeps;
+  readonly #log: Logger;
+  /** Deadlines count from the controller's start at the earliest. */
+  readonly #startedAt: Date;
+  /** Unfinished rollouts being stepped, by id; dropped when they end or whenever in doubt. */
+  readonly #models = new Map<number, RolloutModel>();
+  /** The last apply result heard of per host (its time: when it was heard). */
+  readonly #results = new Map<string, StepResultReport>();
+  #ticker: NodeJS.Timeout | undefined;
+  #soon: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(deps: RolloutEngineDeps) {
+    this.#deps = deps;
+    this.#log = deps.logger.child({ component: 'rollouts' });
+    this.#startedAt = deps.now();
+  }
+
+  /** Starts the ticker and steps every unfinished rollout once (resuming after a restart). */
+  start(): void {
+    this.#ticker = setInterval(() => this.tick(), this.#deps.tickIntervalMs);
+    this.#ticker.unref();
+    this.tick();
+  }
+
+  /** Stops the timers; rollouts stay as stored and resume on the next start. */
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#ticker);
+    clearTimeout(this.#soon);
+  }
+
+  /** Something happened that may move a rollout (a result, a hello): step soon, once for everything meanwhile. */
+  notify(): void {
+    if (this.#closed || this.#soon) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      this.tick();
+    }, STEP_DELAY_MS);
+  }
+
+  /** Steps every rollout that is unfinished or still has hosts waiting for a result. */
+  tick(): void {
+    if (this.#closed) return;
+    for (const id of this.#deps.store.rollouts.idsNeedingSteps()) {
+      try {
+        this.step(id);
+      } catch (error) {
+        this.#log.error({ err: error, rollout: id }, 'stepping a rollout failed; retrying on the next tick');
+      }
+    }
+  }
+
+  /**
+   * Starts a rollout of group `groupName` to the request's target (default: latest revision) and takes
+   * its first step. NO_REVISION when the group has no settings; ROLLOUT_ACTIVE when another rollout of
+   * the group is running, paused or rolling back; ROLLOUT_NOTHING_TO_DO when the target is the group's
+   * current revision and every host has applied it. (A rollout to the current revision is how hosts
+   * that failed it, or that an aborted rollout left elsewhere, are brought to it batch by batch.)
+   */
+  startRollout(groupName: string, request: RolloutRequest, actor: string, kind: RolloutRow['kind'] = 'rollout'): RolloutRecord {
+    const { store } = this.#deps;
+    const strategy = request.strategy ?? defaultStrategy();
+    const model = store.db
+      .transaction((): RolloutModel => {
+        const { group, target } = resolveRolloutTarget(store, groupName, request.toRevision);
+        this.#refuseActive(group.id, group.name);
+        const hosts = store.rollouts.groupHosts(group.id);
+        if (target.number === group.currentRevision && hosts.every((h) => h.desiredRevision === target.number && h.appliedRevision === target.number)) {
+          throw new FleetdockError('ROLLOUT_NOTHING_TO_DO', `group ${group.name} is on revision ${target.number} already, and every host has applied it`, {
+            details: { group: group.name, revision: target.number },
+          });
+        }
+        const plan = planRolloutBatches(hosts, target.number, strategy);
+        const at = this.#deps.now();
+        const rolloutId = store.rollouts.insert({ groupId: group.id, kind, fromRevision: group.currentRevision, toRevision: target.number, strategy, createdAt: at, createdBy: actor });
+        const byName = new Map(hosts.map((h) => [h.name, h]));
+        // The model the engine steps, built here rather than read back: results from before the start
+        // never count for it (a result counts only from the moment its host was started).
+        const members = plan.batches.flatMap((names, batch) =>
+          names.map((name, position) => {
+            const host = byName.get(name)!;
+            return { id: host.id, hostId: host.id, name, batch, position, state: 'pending' as const, reverted: false, outcome: null, action: null, error: null, startedAt: null, finishedAt: null, connected: host.connected, lastResult: null };
+          }),
+        );
+        store.rollouts.insertHosts(rolloutId, members);
+        store.audit.record({
+          at,
+          actor,
+          action: kind === 'undo' ? 'rollout.undo' : 'rollout.start',
+          group: group.name,
+          fromRevision: group.currentRevision,
+          toRevision: target.number,
+          details: { rollout: rolloutId, hosts: hosts.length, batches: plan.batches.length, strategy },
+        });
+        this.#log.info({ rollout: rolloutId, group: group.name, from: group.currentRevision, to: target.number, hosts: hosts.length, batches: plan.batches.length, by: actor }, 'rollout started');
+        return { rollout: store.rollouts.get(rolloutId)!, hosts: members, byId: new Map(members.map((h) => [h.id, h])) };
+      })
+      .immediate();
+    const id = model.rollout.id;
+    this.#models.set(id, model);
+    this.step(id);
+    return this.require(id);
+  }
+
+  /**
+   * Starts a rollout back to an earlier revision. Default target: when hosts of the group are on
+   * different revisions (an aborted or halted rollout left some moved), the current revision; otherwise
+   * the revision the group came from in its last completed rollout, or the one before current.
+   */
+  undo(groupName: string, request: RolloutRequest, actor: string): RolloutRecord {
+    const { store } = this.#deps;
+    const group = store.groups.require(groupName);
+    this.#refuseActive(group.id, group.name);
+    const current = group.currentRevision;
+    if (current === null) throw new FleetdockError('NO_REVISION', `group ${group.name} has no settings yet: there is nothing to undo`);
+    let toRevision = request.toRevision;
+    if (toRevision !== undefined && toRevision > current) {
+      throw new FleetdockError('VALIDATION', `undo goes back: revision ${toRevision} is newer than group ${group.name}'s current revision ${current} (use fleetdock rollout start --to-revision ${toRevision})`);
+    }
+    if (toRevision === undefined) {
+      const mixed = store.rollouts.groupHosts(group.id).some((h) => h.desiredRevision !== current);
+      const completed = store.rollouts.listForGroup(group.id, 50).find((r) => r.state === 'completed' && r.toRevision === current);
+      toRevision = mixed ? current : (completed?.fromRevision ?? current - 1);
+      if (toRevision < 1) throw new FleetdockError('NO_REVISION', `group ${group.name} has no revision before ${current} to go back to`);
+    }
+    return this.startRollout(groupName, { ...request, toRevision }, actor, 'undo');
+  }
+
+  /** Pauses a running rollout: hosts applying finish, no new host starts. ROLLOUT_STATE otherwise. */
+  pause(id: number, actor: string): RolloutRecord {
+    return this.#transition(id, actor, ['running'], 'paused', 'rollout.pause', `paused by ${actor}`);
+  }
+
+  /** Resumes a paused rollout. ROLLOUT_STATE otherwise. */
+  resume(id: number, actor: string): RolloutRecord {
+    this.#transition(id, actor, ['paused'], 'running', 'rollout.resume', null);
+    this.step(id);
+    return this.require(id);
+  }
+
+  /**
+   * Aborts a running, paused or rolling-back rollout: no host starts any more; hosts not started are
+   * skipped; hosts already changed keep their revision (undo moves them back). ROLLOUT_STATE otherwise.
+   */
+  abort(id: number, actor: string): RolloutRecord {
+    return this.#transition(id, actor, ACTIVE_ROLLOUT_STATES, 'aborted', 'rollout.abort', `aborted by ${actor}`);
+  }
+
+  /** The rollout with its hosts; NOT_FOUND otherwise. */
+  require(id: number): RolloutRecord {
+    const model = this.#models.get(id);
+    if (model) return { rollout: model.rollout, hosts: model.hosts };
+    const rollout = this.#deps.store.rollouts.get(id);
+    if (!rollout) throw new FleetdockError('NOT_FOUND', `rollout ${id} does not exist`, { details: { rollout: id } });
+    return { rollout, hosts: this.#deps.store.rollouts.hosts(id) };
+  }
+
+  /** The group's newest rollouts, newest first. */
+  list(groupName: string, limit: number): RolloutRecord[] {
+    const { store } = this.#deps;
+    const group = store.groups.require(groupName);
+    return store.rollouts.listForGroup(group.id, limit).map((rollout) => this.#models.get(rollout.id) ?? { rollout, hosts: store.rollouts.hosts(rollout.id) });
+  }
+
+  /**
+   * A dry run: the batches a rollout would have and, per host, what would change and the action.
+   * Writes nothing. See dry-run.ts.
+   */
+  plan(groupName: string, request: RolloutRequest): RolloutPlan {
+    return planRolloutDryRun(this.#deps.store, groupName, request.toRevision, request.strategy ?? defaultStrategy());
+  }
+
+  /**
+   * Takes one step of rollout `id`: runs the state machine, writes its decisions in one transaction,
+   * then sends the `desired` messages they call for. Returns the rollout as it is afterwards.
+   */
+  step(id: number): RolloutRow | undefined {
+    const { store } = this.#deps;
+    const model = this.#models.get(id) ?? this.#load(id);
+    if (!model) return undefined;
+    const before = model.rollout;
+    for (const host of model.hosts) host.connected = this.#deps.sender.isConnected(host.id);
+    const now = this.#deps.now();
+    const at = now.toISOString();
+    const out = stepRollout({
+      state: before.state,
+      fromRevision: before.fromRevision,
+      toRevision: before.toRevision,
+      limits: resolveLimits(before.strategy, model.hosts.length),
+      hosts: model.hosts,
+      haltedAt: before.haltedAt,
+      now,
+      clockFloor: this.#startedAt,
+      holdOffline: now.getTime() < this.#startedAt.getTime() + this.#deps.reconnectGraceMs,
+    });
+    const stateChanged = out.state !== before.state;
+    if (!stateChanged && out.currentBatch === before.currentBatch && out.changes.length === 0) return before;
+
+    const sends: { hostId: string; revision: number }[] = [];
+    const updates = out.changes.map((c) => {
+      const host = model.byId.get(c.id)!;
+      const next: RolloutHostUpdate = {
+        state: c.state ?? host.state,
+        reverted: host.reverted || c.revert === true,
+        outcome: c.outcome !== undefined ? c.outcome : host.outcome,
+        action: c.action !== undefined ? c.action : host.action,
+        error: c.error !== undefined ? c.error : host.error,
+        startedAt: c.start ? at : host.startedAt,
+        finishedAt: c.finish ? at : c.start ? null : host.finishedAt,
+      };
+      return { host, change: c, next };
+    });
+    const after: RolloutRow = {
+      ...before,
+      state: out.state,
+      // Rolled back: keep why it halted in front of the news that the rollback is done.
+      reason: out.state === 'rolled-back' && stateChanged && before.reason ? `${before.reason}; ${out.reason}` : (out.reason ?? before.reason),
+      currentBatch: out.currentBatch,
+      updatedAt: at,
+      haltedAt: stateChanged && (out.state === 'halted' || out.state === 'rolling-back') ? at : before.haltedAt,
+      finishedAt: stateChanged && TERMINAL.includes(out.state) ? at : before.finishedAt,
+    };
+    try {
+      store.db
+        .transaction(() => {
+          // Starts are alike: one statement each for however many hosts start (a batch of thousands).
+          const started = updates.filter((u) => u.change.start).map((u) => u.host.id);
+          store.rollouts.startHosts(id, started, at);
+          store.hosts.setDesiredRevisions(started, before.toRevision);
+          for (const hostId of started) sends.push({ hostId, revision: before.toRevision });
+          for (const { host, change, next } of updates) {
+            if (change.start) continue;
+            store.rollouts.updateHost(id, host.id, next);
+            if (change.revert) {
+              // Back to following the group's current revision, which is the rollout's from revision.
+              store.hosts.setDesiredRevision(host.id, null);
+              sends.push({ hostId: host.id, revision: before.fromRevision });
+            }
+          }
+          if (stateChanged && out.state === 'completed') {
+            const moving = store.rollouts.hostIdsOffRevision(before.groupId, before.toRevision);
+            store.groups.setCurrentRevision(before.groupId, before.toRevision);
+            store.hosts.followCurrentRevision(before.groupId);
+            for (const hostId of moving) sends.push({ hostId, revision: before.toRevision });
+          }
+          store.rollouts.update(id, after);
+          if (stateChanged) this.#recordTransition(before, after, model.hosts.length);
+        })
+        .immediate();
+    } catch (error) {
+      this.#models.delete(id); // the next step reloads what the database really holds
+      throw error;
+    }
+    // Committed: the model follows the database.
+    for (const { host, next } of updates) Object.assign(host, next);
+    model.rollout = after;
+    if (TERMINAL.includes(after.state) && !model.hosts.some((h) => h.state === 'applying')) this.#models.delete(id);
+    this.#send(after, sends);
+    return after;
+  }
+
+  /**
+   * An apply result was recorded for `hostId`: remember it for the rollouts that wait for it and step
+   * them soon. (The engine keeps what it steps in memory, read once from SQLite; see #load.)
+   */
+  resultRecorded(hostId: string, result: Pick<StepResultReport, 'revision' | 'outcome' | 'action' | 'error'>): void {
+    const report: StepResultReport = { ...result, at: this.#deps.now().toISOString() };
+    this.#results.set(hostId, report);
+    for (const model of this.#models.values()) {
+      const host = model.byId.get(hostId);
+      if (host) host.lastResult = report;
+    }
+    this.notify();
+  }
+
+  /** Reads a rollout and its hosts from SQLite into memory, with any result heard of since. */
+  #load(id: number): RolloutModel | undefined {
+    const rollout = this.#deps.store.rollouts.get(id);
+    if (!rollout) return undefined;
+    const hosts = this.#deps.store.rollouts.hosts(id).map((h) => {
+      const heard = this.#results.get(h.hostId);
+      const lastResult = heard && (!h.lastResult || heard.at >= h.lastResult.at) ? heard : h.lastResult;
+      return { ...h, id: h.hostId, lastResult };
+    });
+    const model: RolloutModel = { rollout, hosts, byId: new Map(hosts.map((h) => [h.id, h])) };
+    this.#models.set(id, model);
+    return model;
+  }
+
+  #send(rollout: RolloutRow | undefined, sends: { hostId: string; revision: number }[]): void {
+    if (!rollout || sends.length === 0) return;
+    // Serialised once per revision, however many hosts get it.
+    const messages = new Map<number, { revision: Revision; text: string }>();
+    for (const { hostId, revision } of sends) {
+      let entry = messages.get(revision);
+      if (!entry) {
+        const r = this.#deps.store.revisions.require(rollout.groupId, rollout.group, revision);
+        messages.set(revision, (entry = { revision: r, text: renderDesiredMessage(r) }));
+      }
+      this.#deps.sender.sendDesired(hostId, entry.revision, entry.text);
+    }
+  }
+
+  #recordTransition(before: RolloutRow, after: RolloutRow, hosts: number): void {
+    const action = (
+      // A halt is recorded once, when the budget is spent (rolling-back → rolled-back is only logged).
+      { halted: 'rollout.halt', 'rolling-back': 'rollout.halt', completed: 'rollout.complete' } as Partial<Record<RolloutState, 'rollout.halt' | 'rollout.complete'>>
+    )[after.state];
+    this.#log.info({ rollout: after.id, group: after.group, from: before.state, to: after.state, reason: after.reason }, 'rollout state changed');
+    if (!action) return;
+    this.#deps.store.audit.record({
+      at: after.updatedAt,
+      actor: 'controller',
+      action,
+      group: after.group,
+      fromRevision: after.fromRevision,
+      toRevision: after.toRevision,
+      details: { rollout: after.id, state: after.state, reason: after.reason, hosts },
+    });
+  }
+
+  #transition(id: number, actor: string, from: readonly RolloutState[], to: RolloutState, action: 'rollout.pause' | 'rollout.resume' | 'rollout.abort', reason: string | null): RolloutRecord {
+    const { store } = this.#deps;
+    // Written past the in-memory copy: drop it, the next step reads the rollout back.
+    this.#models.delete(id);
+    store.db
+      .transaction(() => {
+        const { rollout, hosts } = this.require(id);
+        if (!from.includes(rollout.state)) {
+          const verb = action.slice('rollout.'.length);
+          throw new FleetdockError('ROLLOUT_STATE', `rollout ${id} is ${rollout.state}; only a ${from.join(', ')} rollout can be ${verb === 'abort' ? 'aborted' : `${verb}d`}`, {
+            details: { rollout: id, state: rollout.state },
+          });
+        }
+        const at = this.#deps.now().toISOString();
+        if (to === 'aborted') {
+          for (const h of hosts) {
+            if (h.state === 'pending' || h.state === 'offline') {
+              store.rollouts.updateHost(id, h.hostId, { ...h, state: 'skipped', finishedAt: at });
+            }
+          }
+        }
+        store.rollouts.update(id, {
+          state: to,
+          reason: reason ?? rollout.reason,
+          currentBatch: rollout.currentBatch,
+          updatedAt: at,
+          haltedAt: rollout.haltedAt,
+          finishedAt: TERMINAL.includes(to) ? at : rollout.finishedAt,
+        });
+        store.audit.record({ at, actor, action, group: rollout.group, fromRevision: rollout.fromRevision, toRevision: rollout.toRevision, details: { rollout: id, state: to } });
+        this.#log.info({ rollout: id, group: rollout.group, from: rollout.state, to, by: actor }, 'rollout state changed');
+      })
+      .immediate();
+    return this.require(id);
+  }
+
+  #refuseActive(groupId: number, groupName: string): void {
+    const active = this.#deps.store.rollouts.activeForGroup(groupId);
+    if (active) {
+      throw new FleetdockError('ROLLOUT_ACTIVE', `rollout ${active.id} of group ${groupName} is ${active.state}; wait for it, or abort it first (fleetdock rollout abort ${active.id})`, {
+        details: { group: groupName, rollout: active.id, state: active.state },
+      });
+    }
+  }
+}

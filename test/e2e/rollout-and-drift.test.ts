@@ -1,0 +1,143 @@
+// Rollouts and drift on three real build servers (systemd as PID 1, Debian's dockerd 20.10, the agent
+// inside in systemd mode): a canary whose dockerd does not take the change halts the rollout and is
+// put back; a good rollout goes batch by batch; hand edits and a daemon not reloaded are reported as
+// drift within seconds, and `enforce` puts the file back. The operator's side is the real CLI.
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireLab } from '../../lab/availability.js';
+import { startBuildServer, type BuildServer } from '../../lab/build-server.js';
+import { startRegistryMirror, type RegistryMirror } from '../../lab/registry.js';
+import { startTestController, type TestController } from '../controller/harness.js';
+import { REPO_ROOT, runCli } from '../support/cli.js';
+import { waitFor } from '../support/wait.js';
+
+const lab = requireLab();
+const BASE_JSON = { 'storage-driver': 'vfs', iptables: false, bridge: 'none' };
+/** rs1's docker unit: a reload that does nothing, so dockerd never takes a new mirror. */
+const RELOAD_DOES_NOTHING = '[Service]\nExecReload=\nExecReload=/bin/true\n';
+
+describe.skipIf(!lab)('rollouts and drift on three build servers', { timeout: 180_000 }, () => {
+  let controller: TestController;
+  let mirror: RegistryMirror;
+  let other: RegistryMirror;
+  const servers: Record<string, { server: BuildServer; agent: ChildProcess }> = {};
+  let env: Record<string, string>;
+
+  const cli = async (...args: string[]) => {
+    const out = await runCli(args, env, 120_000);
+    return out;
+  };
+  const hosts = async () => (await controller.api('GET', '/v1/hosts?group=fleet')).body.hosts as any[];
+  const mirrorsInFile = async (name: string) => JSON.parse(await servers[name]!.server.readFile('/etc/docker/daemon.json'))['registry-mirrors'];
+  const driftOf = async (name: string) => {
+    const out = await cli('drift', '--group', 'fleet', '--json');
+    expect(out.code).toBe(0);
+    const body = JSON.parse(out.stdout);
+    return (body.hosts as any[]).find((h) => h.name === name);
+  };
+
+  beforeAll(async () => {
+    [controller, mirror, other] = await Promise.all([startTestController(), startRegistryMirror(), startRegistryMirror()]);
+    env = { FLEETDOCK_URL: controller.controller.url, FLEETDOCK_TOKEN: controller.token };
+    expect((await cli('group', 'create', 'fleet')).code).toBe(0);
+    // The first revision of a new group has nothing to break: it is current at once (here: nothing set).
+    expect((await cli('group', 'set', 'fleet')).code).toBe(0);
+    const token = (await cli('token', 'create', '--group', 'fleet', '--uses', '3')).stdout.trim();
+    await Promise.all(
+      ['rs1', 'rs2', 'rs3'].map(async (name) => {
+        const server = await startBuildServer({ name, binds: [{ host: REPO_ROOT, inside: '/opt/fleetdock', readOnly: true }], ...(name === 'rs1' ? { dockerUnitDropIn: RELOAD_DOES_NOTHING } : {}) });
+        await server.writeFile('/etc/docker/daemon.json', `${JSON.stringify(BASE_JSON)}\n`);
+        const agent = server.spawn(['node', '/opt/fleetdock/bin/fleetdock.js', 'agent', '--controller', controller.controller.url, '--join-token', token, '--name', name, '--service-manager', 'systemd', '--verify-timeout', '6', '--check-interval', '5']);
+        servers[name] = { server, agent };
+      }),
+    );
+    await waitFor('three converged hosts', async () => {
+      const list = await hosts();
+      return list.length === 3 && list.every((h) => h.status === 'converged') ? list : undefined;
+    }, 60_000, 200);
+  });
+
+  afterAll(async () => {
+    for (const { server, agent } of Object.values(servers)) {
+      agent.kill('SIGTERM');
+      await server.stop();
+    }
+    await Promise.all([controller?.stop(), mirror?.stop(), other?.stop()]);
+  });
+
+  it('halts after a canary whose dockerd does not take the change; the others are untouched and the canary is back', async () => {
+    const set = await cli('group', 'set', 'fleet', '--registry-mirror', mirror.url);
+    expect(set.code).toBe(0);
+    const start = await cli('rollout', 'start', 'fleet', '--batch-size', '1', '--wait', '--json');
+    expect(start.code).not.toBe(0);
+    const rollout = (await controller.api('GET', '/v1/groups/fleet/rollouts')).body.rollouts[0];
+    expect(rollout.state).toMatch(/halted|rolled-back/);
+    expect(rollout.batches[0].hosts.map((h: any) => h.name)).toEqual(['rs1']);
+    expect(rollout.batches[0].hosts[0].outcome).toBe('rolled-back');
+    for (const name of ['rs2', 'rs3']) {
+      expect(await mirrorsInFile(name)).toBeUndefined();
+      expect((await servers[name]!.server.info()).RegistryConfig.Mirrors ?? []).toEqual([]);
+    }
+    expect(await mirrorsInFile('rs1')).toBeUndefined();
+    const rs1 = (await hosts()).find((h) => h.name === 'rs1');
+    expect(rs1.appliedRevision).toBe(rollout.fromRevision);
+  });
+
+  it('a good rollout reaches all three, batch by batch, each verified before the next starts', async () => {
+    // Fix rs1: its unit reloads dockerd again.
+    const rs1 = servers.rs1!.server;
+    expect((await rs1.exec('rm /etc/systemd/system/docker.service.d/10-lab.conf && systemctl daemon-reload')).code).toBe(0);
+    const start = await cli('rollout', 'start', 'fleet', '--batch-size', '1', '--wait', '--json');
+    expect(start.stderr).not.toMatch(/error/i);
+    expect(start.code).toBe(0);
+    const rollout = (await controller.api('GET', '/v1/groups/fleet/rollouts')).body.rollouts[0];
+    expect(rollout.state).toBe('completed');
+    expect(rollout.batches.map((b: any) => b.hosts.map((h: any) => h.name))).toEqual([['rs1'], ['rs2'], ['rs3']]);
+    for (let i = 1; i < rollout.batches.length; i++) {
+      const previous = rollout.batches[i - 1].hosts[0];
+      const current = rollout.batches[i].hosts[0];
+      expect(Date.parse(current.startedAt)).toBeGreaterThanOrEqual(Date.parse(previous.finishedAt));
+    }
+    for (const name of ['rs1', 'rs2', 'rs3']) {
+      expect(await mirrorsInFile(name)).toEqual([mirror.url]);
+      expect((await servers[name]!.server.info()).RegistryConfig.Mirrors).toEqual([`${mirror.url}/`]);
+    }
+    expect((await servers.rs3!.server.exec('docker pull busybox', { timeoutMs: 90_000 })).code).toBe(0);
+  });
+
+  it('reports a hand edit of daemon.json as drift within 2 seconds', async () => {
+    const rs2 = servers.rs2!.server;
+    const json = JSON.parse(await rs2.readFile('/etc/docker/daemon.json'));
+    const edited = Date.now();
+    await rs2.writeFile('/etc/docker/daemon.json', `${JSON.stringify({ ...json, 'registry-mirrors': [other.url] }, null, 2)}\n`);
+    const drift = await waitFor('rs2 drift', async () => {
+      const h = await driftOf('rs2');
+      return h?.drifts?.some((d: any) => d.field === 'registryMirrors' && d.kind === 'file-edited') ? h : undefined;
+    }, 10_000, 100);
+    expect(Date.now() - edited).toBeLessThan(2_000);
+    expect(drift.drifts.find((d: any) => d.kind === 'file-edited').actual).toEqual([other.url]);
+  });
+
+  it('in enforce, the hand edit is put back', async () => {
+    expect((await cli('group', 'set-policy', 'fleet', 'enforce')).code).toBe(0);
+    await waitFor('rs2 put back', async () => ((await mirrorsInFile('rs2'))?.[0] === mirror.url ? true : undefined), 30_000, 200);
+    await waitFor('rs2 without drift', async () => ((await driftOf('rs2')) === undefined || (await driftOf('rs2')).drifts.length === 0 ? true : undefined), 30_000, 200);
+    expect((await cli('group', 'set-policy', 'fleet', 'audit')).code).toBe(0);
+  });
+
+  it('reports a daemon that was not reloaded after a file change', async () => {
+    const rs3 = servers.rs3!.server;
+    const good = await rs3.readFile('/etc/docker/daemon.json');
+    const json = JSON.parse(good);
+    // The daemon takes another mirror (edit + reload), then the file is put right without a reload.
+    await rs3.writeFile('/etc/docker/daemon.json', `${JSON.stringify({ ...json, 'registry-mirrors': [other.url] }, null, 2)}\n`);
+    expect((await rs3.exec('systemctl reload docker')).code).toBe(0);
+    await waitFor('rs3 dockerd on the other mirror', async () => ((await rs3.info()).RegistryConfig.Mirrors?.[0] === `${other.url}/` ? true : undefined), 10_000, 100);
+    await rs3.writeFile('/etc/docker/daemon.json', good);
+    const drift = await waitFor('rs3 daemon-not-reloaded', async () => {
+      const h = await driftOf('rs3');
+      return h?.drifts?.some((d: any) => d.field === 'registryMirrors' && d.kind === 'daemon-not-reloaded') ? h : undefined;
+    }, 15_000, 200);
+    expect(drift.drifts.some((d: any) => d.kind === 'file-edited')).toBe(false);
+  });
+});
