@@ -42,9 +42,10 @@ describe('planPeriodChanges', () => {
 
 describe('decideEnforcement', () => {
   const tamper = [finding('registryMirrors', 'file-edited')];
-  const base = { policy: 'enforce' as const, connected: true, findings: tamper, lastSentAt: undefined, now: 100_000, intervalMs: 30_000 };
+  type Input = Parameters<typeof decideEnforcement>[0];
+  const base: Input = { policy: 'enforce', connected: true, findings: tamper, lastSentAt: undefined, now: 100_000, intervalMs: 30_000 };
 
-  it.each<[string, Partial<typeof base> & { policy?: 'audit' | 'enforce'; lastSentAt?: number | undefined }, unknown]>([
+  it.each<[string, Partial<Input>, unknown]>([
     ['enforce, tampered, never sent: send', {}, { action: 'send' }],
     ['audit: never', { policy: 'audit' }, { action: 'none' }],
     ['offline host: nothing to send to', { connected: false }, { action: 'none' }],

@@ -61,7 +61,7 @@ function committedAppliedRevisions(): Record<string, number | null> {
 }
 
 const result = (revision: number) =>
-  ({ type: 'apply-result', revision, outcome: 'applied', action: 'reload', filesChanged: [], verification: null, error: null, durationMs: 1 }) as const;
+  ({ type: 'apply-result' as const, revision, outcome: 'applied' as const, action: 'reload' as const, filesChanged: [] as string[], verification: null, error: null, durationMs: 1 });
 
 describe('WriteBatcher', () => {
   it('commits nothing until the timer fires, then every queued write in one transaction', () => {

@@ -37,7 +37,7 @@ describe.skipIf(!lab)('drift on real dockerds, with the real agent and controlle
   const latencies: Record<string, number> = {};
 
   const driftOf = async (host: string) => (await controller.api('GET', `/v1/drift?host=${host}`)).body.hosts[0]?.drifts as any[] | undefined;
-  const mirrorsInFile = (d: BareDockerd) => d.readDaemonJson()['registry-mirrors'];
+  const mirrorsInFile = (d: BareDockerd) => d.readDaemonJson()['registry-mirrors'] as string[] | undefined;
 
   async function startAgentFor(d: BareDockerd, name: string, group: string): Promise<void> {
     const token = (await controller.api('POST', `/v1/groups/${group}/join-tokens`, {})).body.token;
