@@ -194,7 +194,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     log.info({ reason }, 'observed state changed; reported');
   };
   const watchedFiles = async () => {
-    const files = [underRoot(config.root, HOST_PATHS.daemonJson), underRoot(config.root, HOST_PATHS.dropIn)];
+    const files = [HOST_PATHS.daemonJson, HOST_PATHS.dropIn, HOST_PATHS.proxyEnvironmentFile].map((path) => underRoot(config.root, path));
     if (state.owned.clientUsers.length > 0) {
       const users = await readLocalUsers(config.root);
       for (const name of state.owned.clientUsers) {

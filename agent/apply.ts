@@ -49,7 +49,7 @@ async function act(deps: ApplyDeps, action: Action, daemonReload: boolean): Prom
 }
 
 async function writeChanges(changes: readonly FileChange[], pick: (c: FileChange) => string | null): Promise<void> {
-  for (const change of changes) await putFile(change.path, pick(change), { mode: change.mode, owner: change.owner });
+  for (const change of changes) await putFile(change.path, pick(change), { mode: change.mode, owner: change.owner, ...(change.dirMode ? { dirMode: change.dirMode } : {}) });
 }
 
 /** Restores the files and the daemon as they were before `plan`; returns what is still wrong. */

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 export const HOST_PATHS = Object.freeze({
   daemonJson: '/etc/docker/daemon.json',
   dropIn: '/etc/systemd/system/docker.service.d/http-proxy.conf',
+  /** The proxy's values for dockerd < 23 under systemd, root only (the drop-in points at it). */
+  proxyEnvironmentFile: '/etc/fleetdock/docker-proxy.env',
 });
 
 /** A host path under `root`. */

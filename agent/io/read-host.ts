@@ -7,7 +7,7 @@ import type { ObservedFiles, ObservedState, ProxyView } from '../../protocol/obs
 import { redactUrl } from '../../protocol/values.js';
 import type { HostFile, HostSnapshot } from '../plan/apply-plan.js';
 import { observeDaemonInfo } from '../plan/expected-daemon.js';
-import { parseProxyDropIn } from '../render/drop-in.js';
+import { parseProxyEnvironmentFile } from '../render/drop-in.js';
 import { clientConfigPath, HOST_PATHS, underRoot } from '../paths.js';
 import { sha256OrNull } from '../state.js';
 import type { DockerApi } from './docker-api.js';
@@ -22,9 +22,11 @@ export type HostContext = { root: string; docker: DockerApi; service: ServiceMan
 export async function readHostSnapshot(ctx: HostContext, users: readonly string[]): Promise<HostSnapshot> {
   const daemonJsonPath = underRoot(ctx.root, HOST_PATHS.daemonJson);
   const dropInPath = underRoot(ctx.root, HOST_PATHS.dropIn);
-  const [daemonJson, dropIn, info, dockerdArgs] = await Promise.all([
+  const envFilePath = underRoot(ctx.root, HOST_PATHS.proxyEnvironmentFile);
+  const [daemonJson, dropIn, envFile, info, dockerdArgs] = await Promise.all([
     readTextOrNull(daemonJsonPath),
     readTextOrNull(dropInPath),
+    readTextOrNull(envFilePath),
     ctx.docker.info(),
     ctx.service.dockerdArgs(),
   ]);
@@ -41,6 +43,7 @@ export async function readHostSnapshot(ctx: HostContext, users: readonly string[
   return {
     daemonJson: { path: daemonJsonPath, text: daemonJson },
     dropIn: { path: dropInPath, text: dropIn },
+    proxyEnvironmentFile: { path: envFilePath, text: envFile },
     clientConfigs,
     serviceManager: ctx.service.kind,
     dockerdArgs,
@@ -59,7 +62,7 @@ function asObject(value: unknown): Record<string, unknown> | null {
 }
 
 /** Reads what the managed files say (pure over their texts). */
-export function observeFiles(daemonJson: string | null, dropIn: string | null, clientConfigs: Record<string, string | null>): ObservedFiles {
+export function observeFiles(daemonJson: string | null, dropIn: string | null, proxyEnvironmentFile: string | null, clientConfigs: Record<string, string | null>): ObservedFiles {
   let parsed: Record<string, unknown> | null = null;
   let status: ObservedFiles['daemonJson'] = daemonJson === null ? 'missing' : 'invalid';
   if (daemonJson !== null) {
@@ -72,7 +75,8 @@ export function observeFiles(daemonJson: string | null, dropIn: string | null, c
   }
   const strings = (v: unknown) => (Array.isArray(v) ? v.map(String) : []);
   const proxies = asObject(parsed?.proxies);
-  const env = parseProxyDropIn(dropIn);
+  // The proxy dockerd < 23 gets under systemd: only in force while the drop-in points at the file.
+  const env = dropIn === null ? null : parseProxyEnvironmentFile(proxyEnvironmentFile);
   const clientProxies: ObservedFiles['clientProxies'] = {};
   for (const [user, text] of Object.entries(clientConfigs)) {
     let def: Record<string, unknown> | null = null;
@@ -102,7 +106,7 @@ export async function observeHost(ctx: HostContext, appliedRevision: number | nu
   return {
     at: now().toISOString(),
     appliedRevision,
-    files: observeFiles(snapshot.daemonJson.text, snapshot.dropIn.text, clientTexts),
+    files: observeFiles(snapshot.daemonJson.text, snapshot.dropIn.text, snapshot.proxyEnvironmentFile.text, clientTexts),
     daemon: snapshot.daemon,
   };
 }

@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { ObservedDaemon } from '../../protocol/observed.js';
 import { SettingsSchema, type SettingsInput } from '../../protocol/settings.js';
-import { parseProxyDropIn, renderProxyDropIn } from '../render/drop-in.js';
+import { parseProxyEnvironmentFile, renderProxyDropIn, renderProxyEnvironmentFile, type ProxyEnvironment } from '../render/drop-in.js';
 import { dockerMajorVersion, NOTHING_OWNED, planApply, type ApplyPlan, type HostFile, type HostSnapshot, type OwnedState } from './apply-plan.js';
 import { observeDaemonInfo } from './expected-daemon.js';
 import { thrown } from '../../test/support/thrown.js';
 
 const DAEMON_JSON = '/etc/docker/daemon.json';
 const DROP_IN = '/etc/systemd/system/docker.service.d/http-proxy.conf';
+const ENV_FILE = '/etc/fleetdock/docker-proxy.env';
+/** The drop-in fleetdock writes: a pointer to the root-only environment file. */
+const DROP_IN_TEXT = renderProxyDropIn(ENV_FILE);
+/** The drop-in and environment file fleetdock writes for `env`. */
+const proxyFiles = (env: ProxyEnvironment) => ({ dropIn: DROP_IN_TEXT, envFile: renderProxyEnvironmentFile(env) });
 const V20 = '20.10.24+dfsg1';
 const V26 = '26.1.5+dfsg1';
 const NO_PROXY_VIEW = { http: null, https: null, noProxy: [] };
@@ -22,6 +27,7 @@ const HAND_WRITTEN = '{\n  "log-level": "warn",\n  "data-root": "/srv/docker",\n
 type HostOptions = {
   daemonJson?: string | null;
   dropIn?: string | null;
+  envFile?: string | null;
   clientConfigs?: Record<string, HostFile>;
   serviceManager?: 'systemd' | 'signal';
   dockerdArgs?: string[];
@@ -34,6 +40,7 @@ function host(options: HostOptions = {}): HostSnapshot {
   return {
     daemonJson: { path: DAEMON_JSON, text: options.daemonJson ?? null },
     dropIn: { path: DROP_IN, text: options.dropIn ?? null },
+    proxyEnvironmentFile: { path: ENV_FILE, text: options.envFile ?? null },
     clientConfigs: options.clientConfigs ?? {},
     serviceManager: options.serviceManager ?? 'systemd',
     dockerdArgs: options.dockerdArgs ?? ['/usr/sbin/dockerd', '-H', 'fd://', '--containerd=/run/containerd/containerd.sock'],
@@ -121,22 +128,22 @@ describe('planApply: the action on dockerd', () => {
     { what: 'an insecure registry added', settings: { insecureRegistries: ['192.168.9.8:80'] }, host: host(), action: 'reload', changed: [DAEMON_JSON] },
     { what: 'a proxy on dockerd 26', settings: PROXY_SETTINGS, host: host(), action: 'restart', changed: [DAEMON_JSON], daemonReload: false },
     { what: 'a proxy and a mirror on dockerd 26', settings: { ...PROXY_SETTINGS, registryMirrors: [MIRROR] }, host: host(), action: 'restart', changed: [DAEMON_JSON], daemonReload: false },
-    { what: 'a proxy on dockerd 20.10 under systemd', settings: PROXY_SETTINGS, host: host({ daemon: { version: V20 } }), action: 'restart', changed: [DROP_IN], daemonReload: true },
+    { what: 'a proxy on dockerd 20.10 under systemd', settings: PROXY_SETTINGS, host: host({ daemon: { version: V20 } }), action: 'restart', changed: [ENV_FILE, DROP_IN], daemonReload: true },
     {
       what: 'a proxy and a mirror on dockerd 20.10',
       settings: { ...PROXY_SETTINGS, registryMirrors: [MIRROR] },
       host: host({ daemon: { version: V20 } }),
       action: 'restart',
-      changed: [DAEMON_JSON, DROP_IN],
+      changed: [DAEMON_JSON, ENV_FILE, DROP_IN],
       daemonReload: true,
     },
     {
       what: 'clearing an owned proxy on dockerd 20.10',
       settings: {},
-      host: host({ daemon: { version: V20, proxy: { http: 'http://xxxxx:xxxxx@proxy.corp:3128', https: null, noProxy: [] } }, dropIn: renderProxyDropIn({ HTTP_PROXY: PROXY }) }),
+      host: host({ daemon: { version: V20, proxy: { http: 'http://xxxxx:xxxxx@proxy.corp:3128', https: null, noProxy: [] } }, ...proxyFiles({ HTTP_PROXY: PROXY }) }),
       owned: owned({ dropIn: true }),
       action: 'restart',
-      changed: [DROP_IN],
+      changed: [DROP_IN, ENV_FILE],
       daemonReload: true,
     },
     {
@@ -153,7 +160,7 @@ describe('planApply: the action on dockerd', () => {
       settings: PROXY_SETTINGS,
       host: host({
         daemon: { version: V20, proxy: { http: 'http://xxxxx:xxxxx@proxy.corp:3128', https: 'http://xxxxx:xxxxx@proxy.corp:3128', noProxy: ['localhost', '.corp.example'] } },
-        dropIn: renderProxyDropIn({ HTTP_PROXY: PROXY, HTTPS_PROXY: PROXY, NO_PROXY: 'localhost,.corp.example' }),
+        ...proxyFiles({ HTTP_PROXY: PROXY, HTTPS_PROXY: PROXY, NO_PROXY: 'localhost,.corp.example' }),
       }),
       owned: owned({ dropIn: true }),
       action: 'none',
@@ -162,11 +169,20 @@ describe('planApply: the action on dockerd', () => {
     {
       what: 'a drop-in edited by hand (trampled)',
       settings: PROXY_SETTINGS,
-      host: host({ daemon: { version: V20 }, dropIn: '[Service]\nEnvironment="HTTP_PROXY=http://laptop:8080"\n' }),
+      host: host({ daemon: { version: V20 }, dropIn: '[Service]\nEnvironment="HTTP_PROXY=http://laptop:8080"\n', envFile: proxyFiles({ HTTP_PROXY: PROXY, HTTPS_PROXY: PROXY, NO_PROXY: 'localhost,.corp.example' }).envFile }),
       owned: owned({ dropIn: true }),
       action: 'restart',
       changed: [DROP_IN],
       daemonReload: true,
+    },
+    {
+      what: 'the proxy environment file edited by hand',
+      settings: PROXY_SETTINGS,
+      host: host({ daemon: { version: V20 }, ...proxyFiles({ HTTP_PROXY: 'http://laptop:8080' }) }),
+      owned: owned({ dropIn: true }),
+      action: 'restart',
+      changed: [ENV_FILE],
+      daemonReload: false,
     },
     {
       what: 'files right but dockerd reports other mirrors',
@@ -209,6 +225,7 @@ describe('planApply: the action on dockerd', () => {
       for (const c of first.changes) {
         if (c.path === DAEMON_JSON) applied.daemonJson = { path: DAEMON_JSON, text: c.after };
         else if (c.path === DROP_IN) applied.dropIn = { path: DROP_IN, text: c.after };
+        else if (c.path === ENV_FILE) applied.proxyEnvironmentFile = { path: ENV_FILE, text: c.after };
         else applied.clientConfigs = { ...applied.clientConfigs, [row.settings.clientProxy!.users[0]!]: { path: c.path, text: c.after, owner: c.owner } };
       }
       // dockerd now reports what the plan expected (proxies masked, as /info does)
@@ -243,9 +260,15 @@ describe('planApply: where the daemon proxy goes', () => {
     expect(result.proxyPlacement).toBe('drop-in');
     const dropIn = change(result, DROP_IN)!;
     expect(dropIn.before).toBeNull();
-    expect(parseProxyDropIn(dropIn.after)).toEqual({ HTTP_PROXY: PROXY, HTTPS_PROXY: PROXY, NO_PROXY: 'localhost,.corp.example' });
-    expect(dropIn.after).toContain('%%40'); // the percent-encoded password survives systemd's specifiers
+    expect(dropIn.after).toBe(DROP_IN_TEXT);
+    expect(dropIn.after).not.toContain('proxy.corp'); // no value in the unit: `systemctl show` prints units to everyone
     expect(dropIn.mode).toBe(0o644);
+    const envFile = change(result, ENV_FILE)!;
+    expect(parseProxyEnvironmentFile(envFile.after)).toEqual({ HTTP_PROXY: PROXY, HTTPS_PROXY: PROXY, NO_PROXY: 'localhost,.corp.example' });
+    expect(envFile.mode).toBe(0o600);
+    expect(envFile.dirMode).toBe(0o700);
+    // the values are in place before the drop-in points at them
+    expect(result.changes.map((c) => c.path)).toEqual([DAEMON_JSON, ENV_FILE, DROP_IN]);
     expect(daemonJsonAfter(result)).toEqual({ 'registry-mirrors': [MIRROR] });
     expect(result.owned).toEqual({ daemonJsonKeys: ['registry-mirrors'], dropIn: true, clientUsers: [] });
   });
@@ -267,9 +290,13 @@ describe('planApply: where the daemon proxy goes', () => {
   });
 
   it('clears an owned drop-in: the file is removed (after null), restart after daemon-reload', () => {
-    const before = renderProxyDropIn({ HTTP_PROXY: PROXY });
-    const result = plan({}, host({ daemon: { version: V20 }, dropIn: before }), owned({ dropIn: true }));
-    expect(result.changes).toEqual([{ path: DROP_IN, before, after: null, mode: 0o644, owner: null }]);
+    const before = proxyFiles({ HTTP_PROXY: PROXY });
+    const result = plan({}, host({ daemon: { version: V20 }, ...before }), owned({ dropIn: true }));
+    // the drop-in goes first, so it never points at a missing file
+    expect(result.changes).toEqual([
+      { path: DROP_IN, before: before.dropIn, after: null, mode: 0o644, owner: null },
+      { path: ENV_FILE, before: before.envFile, after: null, mode: 0o600, owner: null, dirMode: 0o700 },
+    ]);
     expect(result.action).toBe('restart');
     expect(result.daemonReload).toBe(true);
     expect(result.proxyPlacement).toBe('none');
@@ -286,8 +313,9 @@ describe('planApply: where the daemon proxy goes', () => {
   });
 
   it('moves the proxy from the drop-in to daemon.json after dockerd was upgraded to 26', () => {
-    const result = plan(PROXY_SETTINGS, host({ dropIn: renderProxyDropIn({ HTTP_PROXY: PROXY }) }), owned({ dropIn: true }));
+    const result = plan(PROXY_SETTINGS, host(proxyFiles({ HTTP_PROXY: PROXY })), owned({ dropIn: true }));
     expect(change(result, DROP_IN)?.after).toBeNull();
+    expect(change(result, ENV_FILE)?.after).toBeNull();
     expect(daemonJsonAfter(result)?.proxies).toMatchObject({ 'http-proxy': PROXY });
     expect(result.action).toBe('restart');
     expect(result.daemonReload).toBe(true);
@@ -297,7 +325,8 @@ describe('planApply: where the daemon proxy goes', () => {
   it('takes "proxies" out of daemon.json when dockerd is 20.10 again (it would refuse to start)', () => {
     const result = plan(PROXY_SETTINGS, host({ daemon: { version: V20 }, daemonJson: json({ proxies: { 'http-proxy': PROXY } }) }), owned({ daemonJsonKeys: ['proxies'] }));
     expect(daemonJsonAfter(result)).toEqual({});
-    expect(change(result, DROP_IN)?.after).toContain('HTTP_PROXY=');
+    expect(change(result, DROP_IN)?.after).toBe(DROP_IN_TEXT);
+    expect(change(result, ENV_FILE)?.after).toContain('HTTP_PROXY=');
     expect(result.action).toBe('restart');
     expect(result.owned).toMatchObject({ daemonJsonKeys: [], dropIn: true });
   });

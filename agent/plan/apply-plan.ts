@@ -10,7 +10,8 @@ import type { ObservedDaemon } from '../../protocol/observed.js';
 import type { Settings } from '../../protocol/settings.js';
 import { mergeClientConfig, parseClientConfig, type ClientProxyConfig } from '../render/client-config.js';
 import { MANAGED_DAEMON_KEYS, mergeDaemonJson, parseDaemonJson, renderDaemonJson, type DaemonJsonProxies, type ManagedDaemonKey, type ManagedDaemonValues } from '../render/daemon-json.js';
-import { renderProxyDropIn, type ProxyEnvironment } from '../render/drop-in.js';
+import { renderProxyDropIn, renderProxyEnvironmentFile, type ProxyEnvironment } from '../render/drop-in.js';
+import { HOST_PATHS } from '../paths.js';
 import { actionForDaemonDiff, type ExpectedDaemon } from './expected-daemon.js';
 import { findFlagConflicts } from './flag-conflicts.js';
 
@@ -25,6 +26,8 @@ export type HostFile = { path: string; text: string | null; owner?: FileOwner | 
 export type HostSnapshot = {
   daemonJson: HostFile;
   dropIn: HostFile;
+  /** The root-only environment file the drop-in points at. */
+  proxyEnvironmentFile: HostFile;
   /** config.json of every user that has or should have a client proxy. */
   clientConfigs: Record<string, HostFile>;
   serviceManager: 'systemd' | 'signal';
@@ -34,7 +37,7 @@ export type HostSnapshot = {
   daemon: ObservedDaemon;
 };
 
-export type FileChange = { path: string; before: string | null; after: string | null; mode: number; owner: FileOwner | null };
+export type FileChange = { path: string; before: string | null; after: string | null; mode: number; owner: FileOwner | null; dirMode?: number };
 
 export type ApplyPlan = {
   changes: FileChange[];
@@ -128,10 +131,21 @@ export function planApply(settings: Settings, host: HostSnapshot, owned: OwnedSt
   }
 
   let dropInAfter: string | null = host.dropIn.text;
-  if (proxyPlacement === 'drop-in' && env) dropInAfter = renderProxyDropIn(env);
-  else if (owned.dropIn) dropInAfter = null;
+  let envFileAfter: string | null = host.proxyEnvironmentFile.text;
+  if (proxyPlacement === 'drop-in' && env) {
+    dropInAfter = renderProxyDropIn(HOST_PATHS.proxyEnvironmentFile);
+    envFileAfter = renderProxyEnvironmentFile(env);
+  } else if (owned.dropIn) {
+    dropInAfter = null;
+    envFileAfter = null;
+  }
   const dropInChanged = dropInAfter !== host.dropIn.text;
-  if (dropInChanged) changes.push({ path: host.dropIn.path, before: host.dropIn.text, after: dropInAfter, mode: 0o644, owner: null });
+  const envFileChanged = envFileAfter !== host.proxyEnvironmentFile.text;
+  const dropInChange: FileChange = { path: host.dropIn.path, before: host.dropIn.text, after: dropInAfter, mode: 0o644, owner: null };
+  const envFileChange: FileChange = { path: host.proxyEnvironmentFile.path, before: host.proxyEnvironmentFile.text, after: envFileAfter, mode: 0o600, owner: null, dirMode: 0o700 };
+  // The drop-in never points at a file that is not there: the values go first, and leave last.
+  const proxyChanges = [...(envFileChanged ? [envFileChange] : []), ...(dropInChanged ? [dropInChange] : [])];
+  changes.push(...(dropInAfter === null ? proxyChanges.reverse() : proxyChanges));
 
   const clientProxy = clientProxyConfig(settings);
   const clientUsers = settings.clientProxy?.users ?? [];
@@ -158,9 +172,9 @@ export function planApply(settings: Settings, host: HostSnapshot, owned: OwnedSt
 
   let action: Action = 'none';
   let reason = 'nothing to change';
-  if (dropInChanged) {
+  if (dropInChanged || envFileChanged) {
     action = 'restart';
-    reason = 'the proxy drop-in changed: dockerd reads its environment only when it starts';
+    reason = 'the proxy for dockerd\'s environment changed: dockerd reads its environment only when it starts';
   } else if (merge.changedKeys.includes('proxies')) {
     action = 'restart';
     reason = 'daemon.json "proxies" changed: dockerd reads it only when it starts';

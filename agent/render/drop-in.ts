@@ -1,7 +1,13 @@
 /**
- * Renders the systemd drop-in that gives dockerd < 23 its proxy (`docker.service.d/http-proxy.conf`).
- * Pure. Values are quoted and escaped for systemd: `%` doubled (specifiers), `\` and `"` escaped; a
- * newline or any control character is refused, since it would start a new directive.
+ * Renders how dockerd < 23 gets its proxy under systemd. Pure. Two files: the drop-in
+ * `docker.service.d/http-proxy.conf`, which only says `EnvironmentFile=/etc/fleetdock/docker-proxy.env`,
+ * and that environment file (mode 0600, root only), which holds the values. An `Environment=` line in
+ * the unit would be printed by `systemctl show` to every local user, password included; a root-only
+ * file is not.
+ *
+ * Values in the environment file are single-quoted: systemd reads everything between single quotes
+ * literally (no `%` specifiers, no `$` expansion, no backslash escapes). A value holding a single quote,
+ * a newline or any control character is refused, since it could end the quote or start a new line.
  */
 import { FleetdockError } from '../../protocol/errors.js';
 import { findForbiddenCharacter } from '../../protocol/values.js';
@@ -9,45 +15,45 @@ import { findForbiddenCharacter } from '../../protocol/values.js';
 /** The proxy as environment variables for dockerd. */
 export type ProxyEnvironment = { HTTP_PROXY?: string; HTTPS_PROXY?: string; NO_PROXY?: string };
 
+const NAMES = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'] as const;
 const HEADER = '# Written by fleetdock: the proxy dockerd uses. Changes here are reported as drift and replaced.\n';
 
-/** Escapes one `NAME=value` assignment for a double-quoted word of a systemd `Environment=` line. */
-export function escapeSystemdEnvironmentWord(assignment: string): string {
-  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u.test(assignment)) {
-    throw new FleetdockError('VALIDATION', `proxy setting contains ${findForbiddenCharacter(assignment) ?? 'a control character'}, which cannot go into a systemd unit`);
-  }
-  return `"${assignment.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%')}"`;
+/** Renders the drop-in that points docker.service at `envFilePath`. */
+export function renderProxyDropIn(envFilePath: string): string {
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(envFilePath)) throw new FleetdockError('VALIDATION', `environment file path ${JSON.stringify(envFilePath)} is not a plain absolute path`);
+  return `${HEADER}[Service]\nEnvironmentFile=${envFilePath}\n`;
 }
 
-/** Renders the drop-in for `env`, or null when there is no proxy (the file should not exist). */
-export function renderProxyDropIn(env: ProxyEnvironment): string | null {
-  const words = (['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY'] as const)
-    .filter((name) => env[name] !== undefined && env[name] !== '')
-    .map((name) => escapeSystemdEnvironmentWord(`${name}=${env[name]}`));
-  if (words.length === 0) return null;
-  return `${HEADER}[Service]\nEnvironment=${words.join(' ')}\n`;
+/** Quotes one value for a systemd environment file; throws VALIDATION for what cannot be quoted. */
+export function quoteEnvironmentFileValue(name: string, value: string): string {
+  if (/['\u0000-\u001f\u007f-\u009f\u2028\u2029]/u.test(value)) {
+    throw new FleetdockError('VALIDATION', `${name} contains ${findForbiddenCharacter(value) ?? 'a single quote'}, which cannot go into a systemd environment file`);
+  }
+  return `'${value}'`;
+}
+
+/** Renders the environment file for `env`, or null when there is no proxy (the file should not exist). */
+export function renderProxyEnvironmentFile(env: ProxyEnvironment): string | null {
+  const lines = NAMES.filter((name) => env[name] !== undefined && env[name] !== '').map((name) => `${name}=${quoteEnvironmentFileValue(name, env[name]!)}`);
+  return lines.length === 0 ? null : `${HEADER}${lines.join('\n')}\n`;
 }
 
 /**
- * Reads back the environment a drop-in written by renderProxyDropIn sets (for observing drift).
- * Returns null when the text has no Environment= line.
+ * Reads the proxy variables of an environment file the way systemd does for the forms fleetdock
+ * writes and the common hand-written ones (`NAME=value`, `NAME='value'`, `NAME="value"`). Null when
+ * there is no file.
  */
-export function parseProxyDropIn(text: string | null): ProxyEnvironment | null {
+export function parseProxyEnvironmentFile(text: string | null): ProxyEnvironment | null {
   if (text === null) return null;
   const env: ProxyEnvironment = {};
-  let found = false;
   for (const line of text.split('\n')) {
-    const m = /^\s*Environment=(.*)$/.exec(line);
-    if (!m) continue;
-    found = true;
-    for (const word of m[1]!.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)) {
-      const raw = word[1] !== undefined ? word[1].replace(/\\(.)/g, '$1') : word[2]!;
-      const value = raw.replace(/%%/g, '%');
-      const eq = value.indexOf('=');
-      if (eq <= 0) continue;
-      const name = value.slice(0, eq).toUpperCase();
-      if (name === 'HTTP_PROXY' || name === 'HTTPS_PROXY' || name === 'NO_PROXY') env[name] = value.slice(eq + 1);
-    }
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!m || line.trimStart().startsWith('#') || line.trimStart().startsWith(';')) continue;
+    const name = m[1]!.toUpperCase();
+    let value = m[2]!;
+    const quoted = /^'([^']*)'$/.exec(value) ?? /^"((?:[^"\\]|\\.)*)"$/.exec(value);
+    if (quoted) value = value.startsWith('"') ? quoted[1]!.replace(/\\(.)/g, '$1') : quoted[1]!;
+    if (name === 'HTTP_PROXY' || name === 'HTTPS_PROXY' || name === 'NO_PROXY') env[name] = value;
   }
-  return found ? env : null;
+  return env;
 }

@@ -106,19 +106,29 @@ describe.skipIf(!lab)('build servers with systemd', { timeout: 180_000 }, () => 
     expect(JSON.parse(await server.readFile('/etc/docker/daemon.json'))).toEqual({ ...FOREIGN, 'registry-mirrors': [mirror.url] });
   });
 
-  it('a daemon proxy on dockerd 20.10 goes into the drop-in; one restart; pulls go through tinyproxy', async () => {
+  it('a daemon proxy on dockerd 20.10 goes into a root-only environment file; one restart; pulls go through tinyproxy', async () => {
     const { server } = servers.bs1!;
     const registryHost = `registry.test:${privateRegistry.port}`;
+    // Credentials with characters systemd would otherwise read: a %-escape (specifier) and a $.
+    const proxyUrl = proxy.url.replace('http://', 'http://build:p%25x$y@');
     const pid = await server.dockerdPid();
-    const revision = await setGroup(['builders', '--registry-mirror', mirror.url, '--insecure-registry', registryHost, '--http-proxy', proxy.url, '--https-proxy', proxy.url, '--no-proxy', 'localhost,.internal']);
+    const revision = await setGroup(['builders', '--registry-mirror', mirror.url, '--insecure-registry', registryHost, '--http-proxy', proxyUrl, '--https-proxy', proxyUrl, '--no-proxy', 'localhost,.internal']);
     const h = await resultFor('bs1', revision);
     expect(h.lastResult).toMatchObject({ outcome: 'applied', action: 'restart' });
-    expect(h.lastResult.filesChanged).toContain('/etc/systemd/system/docker.service.d/http-proxy.conf');
-    expect(await server.dockerdPid()).not.toBe(pid);
-    const environment = (await server.exec('systemctl show --property=Environment docker')).stdout;
-    expect(environment).toContain(`HTTP_PROXY=${proxy.url}`);
-    expect(environment).toContain(`HTTPS_PROXY=${proxy.url}`);
-    expect(environment).toContain('NO_PROXY=localhost,.internal');
+    expect(h.lastResult.filesChanged).toEqual(expect.arrayContaining(['/etc/fleetdock/docker-proxy.env', '/etc/systemd/system/docker.service.d/http-proxy.conf']));
+    const newPid = await server.dockerdPid();
+    expect(newPid).not.toBe(pid);
+    // dockerd's own environment has the proxy exactly as given...
+    const environ = (await server.readFile(`/proc/${newPid}/environ`)).split('\0');
+    expect(environ).toContain(`HTTP_PROXY=${proxyUrl}`);
+    expect(environ).toContain(`HTTPS_PROXY=${proxyUrl}`);
+    expect(environ).toContain('NO_PROXY=localhost,.internal');
+    // ...but `systemctl show`, which every local user may run, does not print the password.
+    const shown = (await server.exec('systemctl show docker')).stdout;
+    expect(shown).not.toContain('p%25x');
+    expect(shown).toContain('EnvironmentFiles=/etc/fleetdock/docker-proxy.env');
+    expect((await server.exec('stat -c %a /etc/fleetdock/docker-proxy.env')).stdout.trim()).toBe('600');
+    expect((await server.exec('systemctl cat docker')).stdout).not.toContain('p%25x');
     const json = JSON.parse(await server.readFile('/etc/docker/daemon.json'));
     expect(json.proxies).toBeUndefined();
     expect(json['log-level']).toBe('warn');
