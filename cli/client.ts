@@ -15,6 +15,15 @@ import {
   JoinTokenResponseSchema,
   SetSettingsResponseSchema,
 } from '../controller/api/schemas.js';
+import {
+  CreateOperatorResponseSchema,
+  JoinTokenListSchema,
+  OperatorListSchema,
+  RemoveHostResponseSchema,
+  RevokeHostResponseSchema,
+  RevokeJoinTokenResponseSchema,
+  RevokeOperatorResponseSchema,
+} from '../controller/api/trust-schemas.js';
 import { UsageError } from './args.js';
 
 /** The controller used when neither --controller nor FLEETDOCK_URL says otherwise. */
@@ -149,6 +158,41 @@ export class ControllerClient {
   createJoinToken(group: string, options: { uses?: number | undefined; ttlSeconds?: number | undefined }) {
     const body = { ...(options.uses !== undefined ? { uses: options.uses } : {}), ...(options.ttlSeconds !== undefined ? { ttlSeconds: options.ttlSeconds } : {}) };
     return this.request('POST', `/v1/groups/${encodeURIComponent(group)}/join-tokens`, JoinTokenResponseSchema, body);
+  }
+
+  /** GET /v1/join-tokens[?group=] */
+  listJoinTokens(group?: string) {
+    return this.request('GET', `/v1/join-tokens${group === undefined ? '' : `?group=${encodeURIComponent(group)}`}`, JoinTokenListSchema);
+  }
+
+  /** POST /v1/join-tokens/:id/revoke */
+  revokeJoinToken(id: number) {
+    return this.request('POST', `/v1/join-tokens/${id}/revoke`, RevokeJoinTokenResponseSchema);
+  }
+
+  /** POST /v1/operators */
+  createOperator(name: string, role: string) {
+    return this.request('POST', '/v1/operators', CreateOperatorResponseSchema, { name, role });
+  }
+
+  /** GET /v1/operators */
+  listOperators() {
+    return this.request('GET', '/v1/operators', OperatorListSchema);
+  }
+
+  /** POST /v1/operators/:name/revoke */
+  revokeOperator(name: string) {
+    return this.request('POST', `/v1/operators/${encodeURIComponent(name)}/revoke`, RevokeOperatorResponseSchema);
+  }
+
+  /** POST /v1/hosts/:name/revoke */
+  revokeHost(name: string) {
+    return this.request('POST', `/v1/hosts/${encodeURIComponent(name)}/revoke`, RevokeHostResponseSchema);
+  }
+
+  /** DELETE /v1/hosts/:name */
+  removeHost(name: string) {
+    return this.request('DELETE', `/v1/hosts/${encodeURIComponent(name)}`, RemoveHostResponseSchema);
   }
 
   /** GET /v1/hosts[?group=] */

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FleetdockError } from '../protocol/errors.js';
+import { LOGIN_THROTTLE_DEFAULTS, type LoginThrottleOptions } from './api/login-throttle.js';
 
 /** Everything the controller needs to start. Frozen; build it with `resolveControllerConfig`. */
 export interface ControllerConfig {
@@ -35,6 +36,11 @@ export interface ControllerConfig {
   readonly driftEnforceIntervalMs: number;
   /** Drift: how often the sweep looks for hosts gone past the grace time or whose desired revision moved. */
   readonly driftSweepIntervalMs: number;
+  /**
+   * Failed logins (bad operator tokens, join tokens, host credentials) per address: `maxFailures`
+   * within `windowMs` block the address for `blockMs`; `maxAddresses` are remembered at most.
+   */
+  readonly loginThrottle: Readonly<LoginThrottleOptions>;
 }
 
 /** The defaults, with units in the names. */
@@ -49,6 +55,7 @@ export const CONTROLLER_DEFAULTS = Object.freeze({
   driftOfflineAfterMs: 60_000,
   driftEnforceIntervalMs: 30_000,
   driftSweepIntervalMs: 5_000,
+  loginThrottle: LOGIN_THROTTLE_DEFAULTS,
 });
 
 /** What the `controller` command may set; anything left out takes its default. */
@@ -62,6 +69,7 @@ export interface ControllerConfigInput {
   driftOfflineAfterMs?: number | undefined;
   driftEnforceIntervalMs?: number | undefined;
   driftSweepIntervalMs?: number | undefined;
+  loginThrottle?: Partial<LoginThrottleOptions> | undefined;
 }
 
 /**
@@ -126,5 +134,6 @@ export function resolveControllerConfig(input: ControllerConfigInput = {}): Cont
     driftOfflineAfterMs: drift('driftOfflineAfterMs', 0),
     driftEnforceIntervalMs: drift('driftEnforceIntervalMs', 0),
     driftSweepIntervalMs: drift('driftSweepIntervalMs', 10),
+    loginThrottle: Object.freeze({ ...LOGIN_THROTTLE_DEFAULTS, ...input.loginThrottle }),
   });
 }

@@ -30,10 +30,14 @@ export function enrolHost(store: Store, request: EnrolRequest, now: Date): Enrol
     const token = store.joinTokens.findByHash(hashSecret(request.joinToken));
     const problem = judgeJoinToken(token, now);
     if (problem || !token) throw new FleetdockError('JOIN_TOKEN_INVALID', problem ?? 'join token is not valid');
-    if (store.hosts.isNameTaken(request.name)) {
-      throw new FleetdockError('HOST_NAME_TAKEN', `host ${request.name} is already enrolled; revoke it first or choose another --name`, {
-        details: { name: request.name },
-      });
+    const existing = store.hosts.find(request.name);
+    if (existing) {
+      // A revoked host's name stays taken until an operator removes the record: re-enrolling under it
+      // is an operator's decision, never the agent's.
+      const message = existing.revokedAt === null
+        ? `host ${request.name} is already enrolled; choose another --name, or free the name (fleetdock host revoke ${request.name}, then fleetdock host remove ${request.name})`
+        : `host ${request.name} was revoked at ${existing.revokedAt}; an operator must remove it (fleetdock host remove ${request.name}) before the name can enrol again`;
+      throw new FleetdockError('HOST_NAME_TAKEN', message, { details: { name: request.name } });
     }
     if (!store.joinTokens.consumeOne(token.id)) throw new FleetdockError('JOIN_TOKEN_INVALID', judgeJoinToken({ ...token, usesLeft: 0 }, now)!);
     const id = randomUUID();

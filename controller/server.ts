@@ -11,13 +11,16 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { ensureAdminToken } from './admin-token.js';
 import { createApiApp } from './api/app.js';
+import { LoginThrottle } from './api/login-throttle.js';
 import type { ControllerConfig } from './config.js';
 import { DRIFT_MONITOR_DEFAULTS, DriftMonitor } from './drift/monitor.js';
 import { AgentHub } from './hub/hub.js';
 import { RolloutEngine } from './rollout/engine.js';
 import { openDatabase } from './store/database.js';
 import { createStore } from './store/index.js';
+import { loadOrCreateSecretBox } from './secret-box.js';
 import { applyMigrations } from './store/migrate.js';
+import { WriteBatcher } from './store/write-batcher.js';
 
 /** Name of the database file inside the data directory. */
 export const DATABASE_FILE = 'fleetdock.db';
@@ -69,7 +72,7 @@ export async function startController(config: ControllerConfig, deps: Controller
   try {
     const applied = applyMigrations(db, config.migrationsDir, now);
     if (applied.length > 0) logger.info({ migrations: applied.map((m) => `${m.version}_${m.name}`) }, 'database migrated');
-    const store = createStore(db);
+    const store = createStore(db, loadOrCreateSecretBox(config.dataDir));
     store.hosts.markAllDisconnected(null);
     const admin = ensureAdminToken(store.operatorTokens, config.dataDir, now());
     drift = new DriftMonitor({
@@ -78,11 +81,14 @@ export async function startController(config: ControllerConfig, deps: Controller
       logger,
       options: { ...DRIFT_MONITOR_DEFAULTS, offlineAfterMs: config.driftOfflineAfterMs, enforceIntervalMs: config.driftEnforceIntervalMs, sweepIntervalMs: config.driftSweepIntervalMs },
     });
+    const throttle = new LoginThrottle(config.loginThrottle, now);
     hub = new AgentHub({
       store,
       now,
       logger,
+      throttle,
       heartbeatIntervalMs: config.heartbeatIntervalMs,
+      writes: new WriteBatcher(db, { logger }),
       drift,
       // A result or a host coming back may move a rollout: step soon (one step for many results).
       onHostReady: () => rollouts?.notify(),
@@ -90,7 +96,7 @@ export async function startController(config: ControllerConfig, deps: Controller
     });
     rollouts = new RolloutEngine({ store, sender: hub, now, logger, tickIntervalMs: config.rolloutTickIntervalMs, reconnectGraceMs: config.rolloutReconnectGraceMs });
     drift.attachSender(hub);
-    const app = createApiApp({ store, publisher: hub, now, logger, drift, rollouts }, { maxBodyBytes: config.maxBodyBytes });
+    const app = createApiApp({ store, publisher: hub, agents: hub, throttle, now, logger, drift, rollouts }, { maxBodyBytes: config.maxBodyBytes });
     const server = createServer(app);
     server.on('upgrade', hub.handleUpgrade);
     const address = await listen(server, config.listen.host, config.listen.port);

@@ -14,6 +14,8 @@ export const ERROR_CATALOGUE = {
   // auth and enrolment
   UNAUTHENTICATED: { status: 401, retryable: false },
   FORBIDDEN: { status: 403, retryable: false },
+  /** Too many failed logins from one address; `details.retryAfterSeconds` says when to try again. */
+  RATE_LIMITED: { status: 429, retryable: true },
   JOIN_TOKEN_INVALID: { status: 401, retryable: false },
   HOST_NAME_TAKEN: { status: 409, retryable: false },
   CREDENTIAL_INVALID: { status: 401, retryable: false },

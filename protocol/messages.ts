@@ -116,14 +116,25 @@ export type EnrolResponse = z.infer<typeof EnrolResponseSchema>;
 
 // ---- parsing ----
 
-/** Formats the first schema issues as `path: message` lines. */
+/** Longest text one issue contributes to a message: a key or value can be as long as the message limit. */
+const MAX_ISSUE_CHARS = 300;
+
+/** Shortens `text` to `max` characters, marking the cut. */
+function clip(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/**
+ * Formats the first schema issues as `path: message` lines. Each path segment and line is clipped, so
+ * the result always fits the 4096-character `message` of the wire's error body (ErrorBodySchema).
+ */
 export function describeIssues(error: z.ZodError, prefix = ''): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => {
-      const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-      const where = [prefix, path].filter(Boolean).join('.');
-      return where ? `${where}: ${issue.message}` : issue.message;
+      const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${clip(String(p), 64)}`)).join('').replace(/^\./, '');
+      const where = [prefix, clip(path, 200)].filter(Boolean).join('.');
+      return clip(where ? `${where}: ${issue.message}` : issue.message, MAX_ISSUE_CHARS);
     })
     .join('; ');
 }
@@ -147,7 +158,9 @@ function parseWith<T>(schema: z.ZodType<T>, allowed: readonly string[], text: st
   }
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string' || !allowed.includes(type)) {
-    throw new FleetdockError('UNKNOWN_MESSAGE_TYPE', `unknown message type ${JSON.stringify(String(type)).slice(0, 80)}; expected one of ${allowed.join(', ')}`);
+    // Never String(type): an array nested 10,000 deep overflows the stack in Array.prototype.join.
+    const shown = typeof type === 'string' ? JSON.stringify(type.slice(0, 64)) : Array.isArray(type) ? 'array' : type === null ? 'null' : typeof type;
+    throw new FleetdockError('UNKNOWN_MESSAGE_TYPE', `unknown message type ${shown}; expected one of ${allowed.join(', ')}`);
   }
   const result = schema.safeParse(value);
   if (!result.success) {

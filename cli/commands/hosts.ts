@@ -43,7 +43,7 @@ export function renderHostsTable(hosts: readonly HostView[], now: Date): string 
     return [
       h.name,
       h.group,
-      h.status,
+      h.revokedAt ? 'revoked' : h.status,
       `${h.appliedRevision ?? '-'}/${h.desiredRevision ?? '-'}`,
       h.lastResult?.action ?? '-',
       h.connected ? 'connected' : h.lastSeenAt ? renderAge(h.lastSeenAt, now) : 'never',

@@ -7,6 +7,7 @@ import type { Revision } from '../store/revisions.js';
 import type { Store } from '../store/index.js';
 import type { Operator } from '../store/operator-tokens.js';
 import type { RolloutEngine } from '../rollout/engine.js';
+import type { LoginThrottle } from './login-throttle.js';
 
 /**
  * Sends a group's first revision to its connected hosts (the agent hub). Later revisions reach hosts
@@ -15,6 +16,12 @@ import type { RolloutEngine } from '../rollout/engine.js';
 export interface DesiredPublisher {
   /** Queues `desired` for every connected host of the group; returns how many it was sent to. */
   publishDesired(groupId: number, revision: Revision): number;
+}
+
+/** Ends a host's live connection (the agent hub): used when a host is revoked. */
+export interface AgentDisconnector {
+  /** Closes the host's connection with `code` (within a second); returns whether it had one. */
+  disconnectHost(hostId: string, code: number, reason: string): boolean;
 }
 
 /** The controller's parts a handler may use. */
@@ -27,6 +34,10 @@ export interface ApiDeps {
   rollouts: RolloutEngine;
   /** The drift monitor: told when a group's drift policy changed (enforce acts at once). */
   drift?: { policyChanged(groupId: number): void } | undefined;
+  /** Closes revoked hosts' connections. */
+  agents?: AgentDisconnector | undefined;
+  /** Counts failed logins per address and refuses an address that failed too often (429). */
+  throttle?: LoginThrottle | undefined;
 }
 
 /** One request, already authorised. `body` and `query` are untrusted until a handler parses them. */

@@ -20,6 +20,14 @@ export function toFleetdockError(error: unknown): { error: FleetdockError; unexp
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return { error: new FleetdockError('VALIDATION', 'request body must be UTF-8 JSON'), unexpected: false };
   }
+  // The router could not decode a path segment (`%ZZ`, `%C0%80`): the caller's mistake, not ours.
+  if (error instanceof URIError) return { error: new FleetdockError('VALIDATION', 'request path is not valid percent-encoded UTF-8'), unexpected: false };
+  // Any other client error of body-parser (a body that does not match its Content-Encoding, a length
+  // that does not match Content-Length, an aborted request).
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { error: new FleetdockError('VALIDATION', 'request body could not be read (check its Content-Encoding and Content-Length)'), unexpected: false };
+  }
   return { error: new FleetdockError('INTERNAL', "internal error; the controller's log has the details"), unexpected: true };
 }
 
@@ -31,6 +39,7 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
       logger.error({ err: thrown, method: req.method, path: req.path }, 'request failed unexpectedly');
     }
     if (error.code === 'UNAUTHENTICATED') res.setHeader('WWW-Authenticate', 'Bearer');
+    if (error.code === 'RATE_LIMITED') res.setHeader('Retry-After', String(error.details?.retryAfterSeconds ?? 60));
     res.status(error.status).json({ error: error.toJSON() });
   };
 }

@@ -114,6 +114,8 @@ export const HostViewSchema = z.object({
   lastResult: LastResultViewSchema.nullable(),
   observed: ObservedStateSchema.nullable(),
   observedAt: z.string().nullable(),
+  /** When an operator revoked the host (its credential no longer connects), or null. */
+  revokedAt: z.string().nullable().optional(),
 });
 
 /** GET /v1/hosts: the hosts and the fleet summary of the same hosts (converged, drifted, behind, offline, failed). */

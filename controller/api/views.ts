@@ -30,6 +30,7 @@ export function renderHostView(host: HostRecord, desiredRevision: number | null 
     lastResult: host.lastResult,
     observed: host.observed && redactObserved(host.observed),
     observedAt: host.observedAt,
+    revokedAt: host.revokedAt,
   };
 }
 

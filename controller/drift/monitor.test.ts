@@ -15,6 +15,8 @@ import { createStore, type Store } from '../store/index.js';
 import { applyMigrations } from '../store/migrate.js';
 import type { Revision } from '../store/revisions.js';
 import { DriftMonitor } from './monitor.js';
+import { randomBytes } from 'node:crypto';
+import { createSecretBox } from '../secret-box.js';
 
 const MIRROR = 'http://mirror.internal:5000';
 const OTHER = 'http://evil.example:5000';
@@ -66,7 +68,7 @@ beforeEach(() => {
   db = openDatabase(join(dir, 'fleetdock.db'), 1000);
   clock = Date.parse('2026-11-28T10:00:00.000Z');
   applyMigrations(db, findMigrationsDir(), now);
-  store = createStore(db);
+  store = createStore(db, createSecretBox(randomBytes(32)));
   sent = [];
   monitor = new DriftMonitor({
     store,

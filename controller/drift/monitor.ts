@@ -56,6 +56,7 @@ export interface DriftMonitorDeps {
 }
 
 type Enforcement = { host: DriftHostState; findings: DriftFinding[] };
+type QueuedResult = { host: { id: string; name: string; group: string }; result: ApplyResult; at: string };
 
 const AUDITED_OUTCOMES: Partial<Record<ApplyResult['outcome'], 'host.applied' | 'host.rolled-back' | 'host.failed'>> = {
   applied: 'host.applied',
@@ -69,11 +70,16 @@ export class DriftMonitor implements DriftNotifier {
   readonly #log: Logger;
   readonly #dirty = new Set<string>();
   /** Apply results waiting to be audited with the next flush. */
-  readonly #results: { host: { id: string; name: string; group: string }; result: ApplyResult; at: string }[] = [];
+  readonly #results: QueuedResult[] = [];
   /** When each host was last re-sent its desired revision by `enforce`, and how many times in a row. */
   readonly #lastEnforced = new Map<string, { at: number; attempts: number }>();
   /** Hosts whose re-send waits for the rate limit, with when it may happen. */
   readonly #deferred = new Map<string, number>();
+  /**
+   * Hosts with an open drift period (read once, then kept with every write): a host without one whose
+   * report matches its desired revision, the common case, costs one read and no writes.
+   */
+  #withOpenPeriods: Set<string>;
   /** Revisions are immutable: their settings are parsed once. */
   readonly #settings = new Map<string, Settings>();
   readonly #sweepTimer: NodeJS.Timeout;
@@ -87,6 +93,7 @@ export class DriftMonitor implements DriftNotifier {
     this.#deps = deps;
     this.#log = deps.logger.child({ component: 'drift' });
     this.#watchingSince = deps.now().toISOString();
+    this.#withOpenPeriods = deps.store.drift.hostIdsWithOpenPeriods();
     this.#sweepTimer = setInterval(() => this.#guard('sweep', () => this.sweep()), deps.options.sweepIntervalMs);
     this.#sweepTimer.unref();
   }
@@ -194,6 +201,19 @@ export class DriftMonitor implements DriftNotifier {
     const now = clock();
     const enforce: Enforcement[] = [];
 
+    try {
+      this.#writeBatch(results, ids, now, enforce);
+    } catch (error) {
+      // Rolled back: the set of hosts with open periods may say what was not committed; read it again.
+      this.#withOpenPeriods = store.drift.hostIdsWithOpenPeriods();
+      throw error;
+    }
+    for (const { host, findings } of enforce) this.#enforce(host, findings, now);
+  }
+
+  /** The flush's one transaction: audit waiting results, reclassify the hosts (a savepoint each). */
+  #writeBatch(results: QueuedResult[], ids: string[], now: Date, enforce: Enforcement[]): void {
+    const { store } = this.#deps;
     store.db.transaction(() => {
       for (const { host, result, at: resultAt } of results) {
         const action = AUDITED_OUTCOMES[result.outcome];
@@ -217,8 +237,6 @@ export class DriftMonitor implements DriftNotifier {
         }
       }
     })();
-
-    for (const { host, findings } of enforce) this.#enforce(host, findings, now);
   }
 
   /** Reclassifies one host inside the flush's transaction; hosts to re-send to go into `enforce`. */
@@ -235,10 +253,13 @@ export class DriftMonitor implements DriftNotifier {
       watchingSince: this.#watchingSince,
     });
     const revisions = { desiredRevision: host.desiredRevision, appliedRevision: host.appliedRevision };
-    const changes = planPeriodChanges(store.drift.openPeriods(id), findings, revisions);
+    const open = this.#withOpenPeriods.has(id) ? store.drift.openPeriods(id) : [];
+    const changes = planPeriodChanges(open, findings, revisions);
+    if (changes.open.length > 0) this.#withOpenPeriods.add(id); // before the writes: too many is safe, too few is not
     for (const period of changes.close) store.drift.end(period.id, at);
     for (const finding of changes.open) store.drift.begin(id, finding, revisions, at);
     for (const { id: periodId, finding } of changes.update) store.drift.update(periodId, finding, revisions, at);
+    if (open.length > 0 && changes.open.length === 0 && changes.close.length === open.length) this.#withOpenPeriods.delete(id);
     if (changes.drifted.length > 0) {
       store.audit.record({
         at,

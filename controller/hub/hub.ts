@@ -16,6 +16,8 @@ import type { HostIdentity } from '../store/hosts.js';
 import type { DriftNotifier } from '../drift/monitor.js';
 import type { Store } from '../store/index.js';
 import type { Revision } from '../store/revisions.js';
+import type { WriteBatcher } from '../store/write-batcher.js';
+import type { LoginThrottle } from '../api/login-throttle.js';
 import { authenticateAgent, isAgentPath, refuseUpgrade } from './upgrade.js';
 import { AgentSession, CLOSE_CODES, renderDesiredMessage } from './session.js';
 
@@ -32,10 +34,17 @@ export interface HubDeps {
   onApplyResult?(host: HostIdentity, result: ApplyResult): void;
   /** Told when a host's recorded state changed (hello, observed, apply-result, disconnect): the drift monitor. */
   drift?: DriftNotifier | undefined;
+  /** Host writes from agent messages, committed in batches. */
+  writes: WriteBatcher;
+  /** Failed logins per address: a bad host credential counts; a blocked address gets 429. */
+  throttle?: LoginThrottle | undefined;
 }
 
 /** How long close() waits for agents to finish the close handshake before dropping them, in milliseconds. */
 const CLOSE_GRACE_MS = 1_000;
+
+/** How long disconnectHost() waits for the close handshake before dropping the socket, in milliseconds. */
+const REVOKE_GRACE_MS = 500;
 
 /** Accepts agent connections and sends them what they should have. */
 export class AgentHub implements DesiredPublisher {
@@ -68,8 +77,15 @@ export class AgentHub implements DesiredPublisher {
     if (this.#closing) return refuseUpgrade(socket, new FleetdockError('CONTROLLER_UNREACHABLE', 'controller is shutting down'));
     if (!isAgentPath(req)) return refuseUpgrade(socket, new FleetdockError('NOT_FOUND', `no WebSocket endpoint at ${(req.url ?? '').slice(0, 100)}`));
     let host;
+    const address = req.socket.remoteAddress ?? 'unknown';
     try {
-      host = authenticateAgent(req, this.#deps.store.hosts);
+      this.#deps.throttle?.check(address);
+      try {
+        host = authenticateAgent(req, this.#deps.store.hosts);
+      } catch (error) {
+        if (error instanceof FleetdockError && req.headers.authorization !== undefined) this.#deps.throttle?.recordFailure(address);
+        throw error;
+      }
     } catch (error) {
       const refusal = error instanceof FleetdockError ? error : new FleetdockError('INTERNAL', 'could not check the credential');
       if (!(error instanceof FleetdockError)) this.#log.error({ err: error }, 'checking an agent credential failed');
@@ -118,6 +134,21 @@ export class AgentHub implements DesiredPublisher {
     return true;
   }
 
+  /**
+   * Ends the host's connection, if it has one: no more revisions are sent to it, the close handshake
+   * starts with `code`, and the socket is dropped after REVOKE_GRACE_MS if the agent has not finished
+   * it (so it is gone within a second whatever the agent does). Returns whether there was one.
+   */
+  disconnectHost(hostId: string, code: number, reason: string): boolean {
+    const session = this.#sessions.get(hostId);
+    if (!session) return false;
+    this.#unindex(session);
+    session.close(code, reason);
+    setTimeout(() => session.terminate(), REVOKE_GRACE_MS).unref();
+    this.#log.info({ hostId, host: session.host.name, code, reason }, 'agent disconnected by the controller');
+    return true;
+  }
+
   /** Closes every connection (1001), waiting briefly for the close handshakes, and stops the timer. */
   async close(): Promise<void> {
     if (this.#closing) return;
@@ -132,6 +163,7 @@ export class AgentHub implements DesiredPublisher {
     for (const session of this.#sessions.values()) session.terminate();
     this.#sessions.clear();
     this.#byGroup.clear();
+    this.#deps.writes.close();
     this.#deps.store.hosts.markAllDisconnected(this.#deps.now());
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
   }
@@ -157,6 +189,7 @@ export class AgentHub implements DesiredPublisher {
     this.#sessions.delete(session.host.id);
     if (this.#closing) return; // close() marks everyone disconnected once
     try {
+      this.#deps.writes.flush(); // the host's queued reports land before its disconnect
       this.#deps.store.hosts.markDisconnected(session.host.id, this.#deps.now());
       this.#deps.drift?.hostChanged(session.host.id);
     } catch (error) {

@@ -11,11 +11,13 @@ import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import { FleetdockError, type ErrorCode } from '../../protocol/errors.js';
 import { parseAgentMessage, type AgentMessage, type ApplyResult, type Desired, type Hello, type Welcome } from '../../protocol/messages.js';
+import type { ObservedState } from '../../protocol/observed.js';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../../protocol/version.js';
 import type { DriftNotifier } from '../drift/monitor.js';
 import type { Store } from '../store/index.js';
 import type { HostIdentity } from '../store/hosts.js';
 import type { Revision } from '../store/revisions.js';
+import type { WriteBatcher } from '../store/write-batcher.js';
 
 /** WebSocket close codes the controller uses. */
 export const CLOSE_CODES = Object.freeze({
@@ -23,6 +25,8 @@ export const CLOSE_CODES = Object.freeze({
   PROTOCOL: 4400,
   /** A newer connection with the same credential took over. */
   SESSION_REPLACED: 4409,
+  /** An operator revoked the host: its credential no longer works. */
+  REVOKED: 4401,
   /** The controller is shutting down. */
   GOING_AWAY: 1001,
 });
@@ -41,6 +45,13 @@ export interface SessionDeps {
   onApplyResult?(session: AgentSession, result: ApplyResult): void;
   /** Told whenever something the drift classifier reads was recorded (the drift monitor). */
   drift?: DriftNotifier | undefined;
+  /** Host writes from agent messages, committed in batches (controller/store/write-batcher.ts). */
+  writes: WriteBatcher;
+}
+
+/** An apply result queued for writing: the observed report that arrived after it meanwhile, if any. */
+interface PendingResult {
+  observed: { observed: ObservedState; at: Date } | null;
 }
 
 /** Renders the `desired` message for a revision. Pure. */
@@ -57,6 +68,8 @@ export class AgentSession {
   readonly #log: Logger;
   #helloDone = false;
   #replaced = false;
+  /** This session's apply result still waiting in the write batcher (an observed report joins it). */
+  #pendingResult: PendingResult | null = null;
   /** Cleared at each heartbeat, set by a pong or any message; still clear at the next one means gone. */
   alive = true;
 
@@ -149,15 +162,37 @@ export class AgentSession {
     }
     const now = this.#deps.now();
     switch (message.type) {
-      case 'apply-result':
-        this.#deps.store.hosts.recordApplyResult(this.host.id, message, now);
-        this.#log.info({ revision: message.revision, outcome: message.outcome, action: message.action, error: message.error?.code }, 'apply result');
-        this.#deps.onApplyResult?.(this, message);
-        this.#deps.drift?.applyResultRecorded(this.host, message);
+      case 'apply-result': {
+        // Committed with others within 20 ms; the rollout engine and the drift monitor hear of it after
+        // the commit. The observed report that follows every result joins its row write if it comes first.
+        const pending: PendingResult = { observed: null };
+        this.#pendingResult = pending;
+        this.#deps.writes.enqueue(
+          () => {
+            if (this.#pendingResult === pending) this.#pendingResult = null;
+            const { hosts } = this.#deps.store;
+            if (pending.observed) hosts.recordApplyResultAndObserved(this.host.id, message, now, pending.observed.observed, pending.observed.at);
+            else hosts.recordApplyResult(this.host.id, message, now);
+          },
+          (error) => {
+            if (error) return;
+            this.#deps.onApplyResult?.(this, message);
+            this.#deps.drift?.applyResultRecorded(this.host, message); // reclassifies the host: its observed state too
+          },
+        );
+        // Per host: debug. The rollout engine logs one line per step, the audit log keeps every result.
+        this.#log.debug({ revision: message.revision, outcome: message.outcome, action: message.action, error: message.error?.code }, 'apply result');
         return;
+      }
       case 'observed':
-        this.#deps.store.hosts.recordObserved(this.host.id, message.observed, now);
-        this.#deps.drift?.hostChanged(this.host.id);
+        if (this.#pendingResult) {
+          this.#pendingResult.observed = { observed: message.observed, at: now };
+          return;
+        }
+        this.#deps.writes.enqueue(
+          () => this.#deps.store.hosts.recordObserved(this.host.id, message.observed, now),
+          (error) => error || this.#deps.drift?.hostChanged(this.host.id),
+        );
         return;
       case 'error':
         this.#log.warn({ code: message.code, message: message.message }, 'agent reported an error');
@@ -175,6 +210,7 @@ export class AgentSession {
       return;
     }
     const { store, now } = this.#deps;
+    this.#deps.writes.flush(); // whatever this host reported before (an older session) lands first
     store.hosts.recordHello(this.host.id, hello, now());
     this.#deps.drift?.hostChanged(this.host.id);
     this.#helloDone = true;
@@ -186,6 +222,6 @@ export class AgentSession {
     const desired = desiredNumber === null ? undefined : store.revisions.require(this.host.groupId, this.host.group, desiredNumber);
     if (desired) this.sendText(renderDesiredMessage(desired));
     this.#deps.onReady(this);
-    this.#log.info({ group: this.host.group, appliedRevision: hello.appliedRevision, desiredRevision: desiredNumber }, 'agent said hello');
+    this.#log.debug({ group: this.host.group, appliedRevision: hello.appliedRevision, desiredRevision: desiredNumber }, 'agent said hello');
   }
 }

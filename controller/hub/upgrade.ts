@@ -28,10 +28,13 @@ export function authenticateAgent(req: IncomingMessage, hosts: HostStore): HostI
   // Looked up by sha256: timing reveals nothing useful about the credential itself.
   const host = hosts.findByCredentialHash(hashSecret(credential));
   if (!host) throw new FleetdockError('CREDENTIAL_INVALID', 'host credential is not valid (unknown, or the host was removed); enrol again');
+  if (host.revokedAt !== null) {
+    throw new FleetdockError('CREDENTIAL_INVALID', `host ${host.name} was revoked at ${host.revokedAt}; an operator must remove it (fleetdock host remove ${host.name}) before it can enrol again`);
+  }
   return host;
 }
 
-const REASONS: Record<number, string> = { 401: 'Unauthorized', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const REASONS: Record<number, string> = { 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 /** Answers an upgrade request with `error`'s status and the one error shape, then destroys the socket. */
 export function refuseUpgrade(socket: Duplex, error: FleetdockError): void {
@@ -42,6 +45,7 @@ export function refuseUpgrade(socket: Duplex, error: FleetdockError): void {
     `HTTP/1.1 ${error.status} ${REASONS[error.status] ?? 'Error'}\r\n` +
       'Connection: close\r\n' +
       'Content-Type: application/json\r\n' +
+      (error.code === 'RATE_LIMITED' ? `Retry-After: ${String(error.details?.retryAfterSeconds ?? 60)}\r\n` : '') +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       '\r\n' +
       body,

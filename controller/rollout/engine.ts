@@ -12,8 +12,11 @@
  *
  * Scale: an unfinished rollout is held in memory between steps (read from SQLite once: at start, after
  * a restart, after an operator's pause/resume/abort, or after a failed write), results reach it from the
- * hub as they are recorded, and connection state comes from the hub; a step with nothing to do writes
- * nothing, and a batch of thousands starts with two statements.
+ * hub as they are recorded (after their commit), and connection state comes from the hub; a step with
+ * nothing to do writes nothing, and a batch of thousands starts with two statements. While results
+ * stream in, a step looks only at the hosts that reported since the last one (step.ts stepResults) and
+ * writes their results set-based; the full state machine runs on the ticker, after a hello, and when
+ * the cheap step cannot decide (a failure, a batch finishing, hosts waiting for a free slot).
  */
 import type { Logger } from 'pino';
 import { FleetdockError } from '../../protocol/errors.js';
@@ -22,7 +25,7 @@ import type { Revision } from '../store/revisions.js';
 import type { RolloutHostRow, RolloutHostUpdate, RolloutRow } from '../store/rollouts.js';
 import { renderDesiredMessage } from '../hub/session.js';
 import { planRolloutBatches, planRolloutDryRun, resolveRolloutTarget, type RolloutPlan } from './dry-run.js';
-import { ACTIVE_ROLLOUT_STATES, stepRollout, type RolloutState, type StepLimits, type StepResultReport } from './step.js';
+import { ACTIVE_ROLLOUT_STATES, stepResults, stepRollout, type HostRolloutState, type RolloutState, type StepLimits, type StepOutput, type StepResultReport } from './step.js';
 import { defaultStrategy, resolveFailureBudget, type Strategy } from './strategy.js';
 
 export type { PlannedHost, RolloutPlan } from './dry-run.js';
@@ -35,11 +38,27 @@ export interface DesiredSender {
   isConnected(hostId: string): boolean;
 }
 
+type ModelHost = RolloutHostRow & { id: string };
+
 /** A rollout the engine is stepping, held in memory between steps (written through to SQLite). */
 interface RolloutModel {
   rollout: RolloutRow;
-  hosts: (RolloutHostRow & { id: string })[];
-  byId: Map<string, RolloutHostRow & { id: string }>;
+  hosts: ModelHost[];
+  byId: Map<string, ModelHost>;
+  /** Hosts whose apply result arrived since the last step. */
+  reported: Set<string>;
+  /** Hosts per batch and state (`${batch}:${state}`), kept with every committed change. */
+  counts: Map<string, number>;
+}
+
+function countHosts(hosts: readonly ModelHost[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const h of hosts) counts.set(`${h.batch}:${h.state}`, (counts.get(`${h.batch}:${h.state}`) ?? 0) + 1);
+  return counts;
+}
+
+function newModel(rollout: RolloutRow, hosts: ModelHost[]): RolloutModel {
+  return { rollout, hosts, byId: new Map(hosts.map((h) => [h.id, h])), reported: new Set(), counts: countHosts(hosts) };
 }
 
 export interface RolloutEngineDeps {
@@ -69,7 +88,10 @@ export interface RolloutRecord {
   hosts: RolloutHostRow[];
 }
 
-/** How soon after an apply result or hello the rollouts are stepped; results arriving meanwhile share the step. */
+/**
+ * How soon after an apply result or hello the rollouts are stepped; results arriving meanwhile share the
+ * step. While results stream in, a step costs what arrived (stepResults), not the rollout's size.
+ */
 const STEP_DELAY_MS = 20;
 
 const TERMINAL: readonly RolloutState[] = ['halted', 'aborted', 'completed', 'rolled-back'];
@@ -97,6 +119,8 @@ export class RolloutEngine {
   readonly #results = new Map<string, StepResultReport>();
   #ticker: NodeJS.Timeout | undefined;
   #soon: NodeJS.Timeout | undefined;
+  /** The step scheduled by #soon must be a full one (a host came back), not only the results heard. */
+  #fullSoon = false;
   #closed = false;
 
   constructor(deps: RolloutEngineDeps) {
@@ -119,12 +143,28 @@ export class RolloutEngine {
     clearTimeout(this.#soon);
   }
 
-  /** Something happened that may move a rollout (a result, a hello): step soon, once for everything meanwhile. */
+  /** Something happened that may move a rollout (a hello): a full step soon, once for everything meanwhile. */
   notify(): void {
+    this.#fullSoon = true;
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (this.#closed || this.#soon) return;
     this.#soon = setTimeout(() => {
       this.#soon = undefined;
-      this.tick();
+      if (this.#fullSoon) {
+        this.#fullSoon = false;
+        this.tick();
+        return;
+      }
+      for (const id of [...this.#models.keys()]) {
+        try {
+          this.#stepReported(id);
+        } catch (error) {
+          this.#log.error({ err: error, rollout: id }, 'stepping a rollout failed; retrying on the next tick');
+        }
+      }
     }, STEP_DELAY_MS);
   }
 
@@ -183,7 +223,7 @@ export class RolloutEngine {
           details: { rollout: rolloutId, hosts: hosts.length, batches: plan.batches.length, strategy },
         });
         this.#log.info({ rollout: rolloutId, group: group.name, from: group.currentRevision, to: target.number, hosts: hosts.length, batches: plan.batches.length, by: actor }, 'rollout started');
-        return { rollout: store.rollouts.get(rolloutId)!, hosts: members, byId: new Map(members.map((h) => [h.id, h])) };
+        return newModel(store.rollouts.get(rolloutId)!, members);
       })
       .immediate();
     const id = model.rollout.id;
@@ -265,13 +305,12 @@ export class RolloutEngine {
    * then sends the `desired` messages they call for. Returns the rollout as it is afterwards.
    */
   step(id: number): RolloutRow | undefined {
-    const { store } = this.#deps;
     const model = this.#models.get(id) ?? this.#load(id);
     if (!model) return undefined;
     const before = model.rollout;
+    model.reported.clear(); // a full step looks at every host
     for (const host of model.hosts) host.connected = this.#deps.sender.isConnected(host.id);
     const now = this.#deps.now();
-    const at = now.toISOString();
     const out = stepRollout({
       state: before.state,
       fromRevision: before.fromRevision,
@@ -283,6 +322,42 @@ export class RolloutEngine {
       clockFloor: this.#startedAt,
       holdOffline: now.getTime() < this.#startedAt.getTime() + this.#deps.reconnectGraceMs,
     });
+    return this.#apply(model, out, now);
+  }
+
+  /**
+   * The step taken when only results arrived: looks at the hosts that reported since the last step
+   * (stepResults); falls back to a full step when that cannot decide (a failure, the batch done).
+   */
+  #stepReported(id: number): RolloutRow | undefined {
+    const model = this.#models.get(id);
+    if (!model || model.reported.size === 0) return model?.rollout;
+    const before = model.rollout;
+    const batch = before.currentBatch;
+    const count = (state: HostRolloutState) => model.counts.get(`${batch}:${state}`) ?? 0;
+    const reported: ModelHost[] = [];
+    for (const hostId of model.reported) {
+      const host = model.byId.get(hostId);
+      if (host) reported.push(host);
+    }
+    const out = stepResults({
+      state: before.state,
+      toRevision: before.toRevision,
+      currentBatch: batch,
+      hosts: reported,
+      currentBatchCounts: { applying: count('applying'), notStarted: count('pending') + count('offline') },
+    });
+    if (!out) return this.step(id);
+    model.reported.clear();
+    return this.#apply(model, out, this.#deps.now());
+  }
+
+  /** Writes a step's decisions in one transaction, then updates the model and sends what they call for. */
+  #apply(model: RolloutModel, out: StepOutput, now: Date): RolloutRow {
+    const { store } = this.#deps;
+    const before = model.rollout;
+    const id = before.id;
+    const at = now.toISOString();
     const stateChanged = out.state !== before.state;
     if (!stateChanged && out.currentBatch === before.currentBatch && out.changes.length === 0) return before;
 
@@ -318,8 +393,17 @@ export class RolloutEngine {
           store.rollouts.startHosts(id, started, at);
           store.hosts.setDesiredRevisions(started, before.toRevision);
           for (const hostId of started) sends.push({ hostId, revision: before.toRevision });
+          // Results are alike too: one statement per outcome and action for the hosts that succeeded.
+          const finished = new Map<string, { update: RolloutHostUpdate; ids: string[] }>();
           for (const { host, change, next } of updates) {
             if (change.start) continue;
+            if (!change.revert && next.state === 'succeeded' && next.error === null && !next.reverted && next.startedAt !== null) {
+              const key = `${next.outcome}:${next.action}:${next.startedAt}`;
+              const entry = finished.get(key);
+              if (entry) entry.ids.push(host.id);
+              else finished.set(key, { update: next, ids: [host.id] });
+              continue;
+            }
             store.rollouts.updateHost(id, host.id, next);
             if (change.revert) {
               // Back to following the group's current revision, which is the rollout's from revision.
@@ -333,6 +417,7 @@ export class RolloutEngine {
             store.hosts.followCurrentRevision(before.groupId);
             for (const hostId of moving) sends.push({ hostId, revision: before.toRevision });
           }
+          for (const { update, ids } of finished.values()) store.rollouts.updateHosts(id, ids, update);
           store.rollouts.update(id, after);
           if (stateChanged) this.#recordTransition(before, after, model.hosts.length);
         })
@@ -342,7 +427,15 @@ export class RolloutEngine {
       throw error;
     }
     // Committed: the model follows the database.
-    for (const { host, next } of updates) Object.assign(host, next);
+    for (const { host, next } of updates) {
+      if (next.state !== host.state) {
+        const from = `${host.batch}:${host.state}`;
+        const to = `${host.batch}:${next.state}`;
+        model.counts.set(from, (model.counts.get(from) ?? 0) - 1);
+        model.counts.set(to, (model.counts.get(to) ?? 0) + 1);
+      }
+      Object.assign(host, next);
+    }
     model.rollout = after;
     if (TERMINAL.includes(after.state) && !model.hosts.some((h) => h.state === 'applying')) this.#models.delete(id);
     this.#send(after, sends);
@@ -356,11 +449,18 @@ export class RolloutEngine {
   resultRecorded(hostId: string, result: Pick<StepResultReport, 'revision' | 'outcome' | 'action' | 'error'>): void {
     const report: StepResultReport = { ...result, at: this.#deps.now().toISOString() };
     this.#results.set(hostId, report);
+    let held = false;
     for (const model of this.#models.values()) {
       const host = model.byId.get(hostId);
-      if (host) host.lastResult = report;
+      if (host) {
+        host.lastResult = report;
+        model.reported.add(hostId);
+        held = true;
+      }
     }
-    this.notify();
+    // A rollout not in memory (after a pause, resume or abort) may wait for it: a full step finds it.
+    if (!held) this.#fullSoon = true;
+    this.#schedule();
   }
 
   /** Reads a rollout and its hosts from SQLite into memory, with any result heard of since. */
@@ -372,7 +472,7 @@ export class RolloutEngine {
       const lastResult = heard && (!h.lastResult || heard.at >= h.lastResult.at) ? heard : h.lastResult;
       return { ...h, id: h.hostId, lastResult };
     });
-    const model: RolloutModel = { rollout, hosts, byId: new Map(hosts.map((h) => [h.id, h])) };
+    const model = newModel(rollout, hosts);
     this.#models.set(id, model);
     return model;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RESULT_TIMEOUT, stepRollout, type HostRolloutState, type RolloutState, type StepHost, type StepInput, type StepLimits } from './step.js';
+import { RESULT_TIMEOUT, stepResults, stepRollout, type HostRolloutState, type RolloutState, type StepHost, type StepInput, type StepLimits } from './step.js';
 
 const NOW = new Date('2026-11-28T10:00:00.000Z');
 const iso = (secondsFromNow: number) => new Date(NOW.getTime() + secondsFromNow * 1000).toISOString();
@@ -227,5 +227,41 @@ describe('stepRollout: paused, ended and rolling back', () => {
   it('rolling-back: a report from before the halt does not count; the timeout ends the wait', () => {
     expect(step('rolling-back', [reverted('a', { revision: FROM, ago: 60 })], {}, { haltedAt }).out.state).toBe('rolling-back');
     expect(step('rolling-back', [reverted('a')], {}, { haltedAt: iso(-121) }).out.state).toBe('rolled-back');
+  });
+});
+
+describe('stepResults: the cheap step while results stream in', () => {
+  /** The counts the engine keeps, computed from the hosts as it would. */
+  function results(state: RolloutState, specs: HostSpec[], reportedIds: string[], currentBatch = 0) {
+    const hosts = specs.map((s, i) => host({ position: i, ...s }));
+    const inBatch = hosts.filter((h) => h.batch === currentBatch);
+    const counts = { applying: inBatch.filter((h) => h.state === 'applying').length, notStarted: inBatch.filter((h) => h.state === 'pending' || h.state === 'offline').length };
+    const reported = hosts.filter((h) => reportedIds.includes(h.id));
+    return { hosts, out: stepResults({ state, toRevision: TO, currentBatch, hosts: reported, currentBatchCounts: counts }) };
+  }
+
+  it.each([
+    ['a failure (the budget must be checked)', 'running' as const, [applying('a', 0, 5, { outcome: 'failed' }), applying('b', 0)], ['a']],
+    ['the last host of the batch (the next batch starts)', 'running' as const, [applying('a', 0, 5, { outcome: 'applied' }), { id: 'b', batch: 1 }], ['a']],
+    ['a host of the batch not started yet (a freed slot starts it)', 'running' as const, [applying('a', 0, 5, { outcome: 'applied' }), applying('b', 0), { id: 'c', batch: 0 }], ['a']],
+    ['a rollout that is rolling back', 'rolling-back' as const, [applying('a', 0, 5, { outcome: 'applied' }), applying('b', 0)], ['a']],
+    ['a halted rollout', 'halted' as const, [applying('a', 0, 5, { outcome: 'applied' }), applying('b', 0)], ['a']],
+  ])('leaves %s to the full step', (_name, state, specs, reported) => {
+    expect(results(state, specs, reported).out).toBeNull();
+  });
+
+  it.each(['running', 'paused'] as const)('%s: records successes of the current batch, as the full step would', (state) => {
+    const specs = [applying('a', 0, 5, { outcome: 'applied' }), applying('b', 0, 5, { outcome: 'unchanged' }), applying('c', 0), applying('d', 0, 5, { outcome: 'applied', revision: FROM }), { id: 'e', batch: 1 }];
+    const { out } = results(state, specs, ['a', 'b', 'd']);
+    expect(out).toEqual({ state, reason: null, currentBatch: 0, changes: step(state, specs).out.changes });
+    expect(out!.changes.map((c) => [c.id, c.state])).toEqual([
+      ['a', 'succeeded'],
+      ['b', 'succeeded'],
+    ]);
+  });
+
+  it('ignores a result from before the host was started', () => {
+    const { out } = results('running', [applying('a', 0, 5, { outcome: 'applied', resultAgo: 10 }), applying('b', 0)], ['a']);
+    expect(out).toEqual({ state: 'running', reason: null, currentBatch: 0, changes: [] });
   });
 });

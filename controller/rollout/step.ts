@@ -2,8 +2,9 @@
  * Pure: the rollout state machine. Given a rollout's state, its hosts (their rollout state, whether
  * they are connected, their last apply result) and the time, says what happens next: which hosts have
  * a result (succeeded / failed), which timed out, which are offline, which to start, and whether the
- * rollout halts, completes or has finished rolling back. The engine runs it on every tick and after
- * every apply result, and writes what it says in one transaction. No I/O, no clock of its own.
+ * rollout halts, completes or has finished rolling back. The engine runs it on every tick and when a
+ * batch may move, and writes what it says in one transaction; while results stream in it takes the
+ * cheap step of stepResults (only the hosts that reported). No I/O, no clock of its own.
  *
  * Rollout states:  running ⇄ paused;  running|paused → halted (budget spent, onHalt stop)
  *                  running|paused → rolling-back → rolled-back (budget spent, onHalt rollback)
@@ -117,6 +118,49 @@ export function isFinalHostState(state: HostRolloutState, offline: 'wait' | 'ski
 }
 
 /**
+ * What a host's last result means for it, if it is applying and the result is for the target revision
+ * and arrived after it was started: succeeded (applied, unchanged) or failed. Null otherwise.
+ */
+export function resultChange(host: StepHost, toRevision: number): HostChange | null {
+  const r = host.lastResult;
+  if (host.state !== 'applying' || host.startedAt === null || !r || r.revision !== toRevision || r.at < host.startedAt) return null;
+  const ok = r.outcome === 'applied' || r.outcome === 'unchanged';
+  return { id: host.id, state: ok ? 'succeeded' : 'failed', outcome: r.outcome, action: r.action, error: r.error, finish: true };
+}
+
+/** What stepResults needs: the hosts whose result arrived since the last step, and counters of the current batch. */
+export interface ResultsStepInput {
+  state: RolloutState;
+  toRevision: number;
+  /** The first batch not finished, as the last step said. */
+  currentBatch: number;
+  /** Hosts whose apply result arrived since the last step (any state; only applying ones can change). */
+  hosts: readonly StepHost[];
+  /** Hosts of the current batch that are applying, and that are pending or offline (not started). */
+  currentBatchCounts: { applying: number; notStarted: number };
+}
+
+/**
+ * The cheap step taken while results stream in: proportional to the new results, not to the rollout.
+ * Returns the same output stepRollout would, or null when only a full step can tell (a result failed
+ * and the budget must be checked; the current batch finishes, or has hosts waiting to start that a
+ * freed slot would let in; the rollout is not running or paused). Timeouts are the ticker's full steps.
+ */
+export function stepResults(input: ResultsStepInput): StepOutput | null {
+  if (input.state !== 'running' && input.state !== 'paused') return null;
+  if (input.currentBatchCounts.notStarted > 0) return null;
+  const changes: HostChange[] = [];
+  for (const host of input.hosts) {
+    const c = resultChange(host, input.toRevision);
+    if (!c) continue;
+    if (c.state !== 'succeeded' || host.batch !== input.currentBatch) return null;
+    changes.push(c);
+  }
+  if (input.currentBatchCounts.applying - changes.length <= 0) return null; // the batch is done: the full step moves on
+  return { changes, state: input.state, reason: null, currentBatch: input.currentBatch };
+}
+
+/**
  * Decides the rollout's next step. See the module comment for the states. `hosts` must be in batch
  * order, and in start order inside a batch (as the store reads them). Linear in the number of hosts,
  * and it copies none of them: it runs after every few results of a rollout of thousands.
@@ -145,10 +189,9 @@ export function stepRollout(input: StepInput): StepOutput {
   // 1. Hosts waiting for their result: in every state, so a halted or aborted rollout still records them.
   for (const host of hosts) {
     if (host.state !== 'applying' || host.startedAt === null) continue;
-    const r = host.lastResult;
-    if (r && r.revision === toRevision && r.at >= host.startedAt) {
-      const ok = r.outcome === 'applied' || r.outcome === 'unchanged';
-      change(host, { state: ok ? 'succeeded' : 'failed', outcome: r.outcome, action: r.action, error: r.error, finish: true });
+    const verdict = resultChange(host, toRevision);
+    if (verdict) {
+      changes.set(host.id, verdict);
     } else if (waitedOut(host.startedAt)) {
       const seconds = Math.round(limits.resultTimeoutMs / 1000);
       change(host, { state: 'failed', error: { code: RESULT_TIMEOUT, message: `no verified result for revision ${toRevision} within ${seconds} s` }, finish: true });

@@ -9,6 +9,8 @@ import { scrubSecrets, type AuditStore } from './audit.js';
 import { openDatabase, type Db } from './database.js';
 import { createStore } from './index.js';
 import { applyMigrations } from './migrate.js';
+import { randomBytes } from 'node:crypto';
+import { createSecretBox } from '../secret-box.js';
 
 let dir: string;
 let db: Db;
@@ -18,7 +20,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'fleetdock-audit-'));
   db = openDatabase(join(dir, 'fleetdock.db'), 1000);
   applyMigrations(db, findMigrationsDir(), () => new Date('2026-11-28T00:00:00.000Z'));
-  audit = createStore(db).audit;
+  audit = createStore(db, createSecretBox(randomBytes(32))).audit;
 });
 
 afterEach(() => {

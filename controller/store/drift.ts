@@ -113,6 +113,7 @@ export class DriftStore {
   readonly #listGroup;
   readonly #listHost;
   readonly #tamperHosts;
+  readonly #hostsWithOpen;
   readonly #tamperInGroup;
   readonly #offlineCandidates;
   readonly #revisionCandidates;
@@ -143,6 +144,7 @@ export class DriftStore {
     this.#listAll = db.prepare(`${list} ${order}`);
     this.#listGroup = db.prepare(`${list} AND h.group_id = ? ${order}`);
     this.#listHost = db.prepare(`${list} AND h.name = ? ${order}`);
+    this.#hostsWithOpen = db.prepare('SELECT DISTINCT host_id FROM drift_periods WHERE ended_at IS NULL').pluck();
     this.#tamperHosts = db.prepare(`SELECT DISTINCT host_id FROM drift_periods WHERE ended_at IS NULL AND kind IN ('file-edited', 'daemon-not-reloaded')`).pluck();
     this.#tamperInGroup = db.prepare(`SELECT DISTINCT d.host_id FROM drift_periods d JOIN hosts h ON h.id = d.host_id
       WHERE d.ended_at IS NULL AND d.kind IN ('file-edited', 'daemon-not-reloaded') AND h.group_id = ?`).pluck();
@@ -244,6 +246,11 @@ export class DriftStore {
       out[i] = { ...r, expected: parse(r.expected), actual: parse(r.actual), connected: r.connected === 1 };
     }
     return out;
+  }
+
+  /** Ids of hosts with at least one open drift period (the monitor keeps this set in memory). */
+  hostIdsWithOpenPeriods(): Set<string> {
+    return new Set(this.#hostsWithOpen.all() as string[]);
   }
 
   /** Ids of hosts with open tamper drift (file-edited, daemon-not-reloaded), all or one group's. */

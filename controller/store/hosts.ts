@@ -14,6 +14,8 @@ export interface HostIdentity {
   groupId: number;
   group: string;
   credentialHash: string;
+  /** When an operator revoked the host (its credential no longer connects), or null. */
+  revokedAt: string | null;
 }
 
 /** The last apply-result a host sent. */
@@ -47,6 +49,8 @@ export interface HostRecord {
   lastResult: StoredResult | null;
   observed: ObservedState | null;
   observedAt: string | null;
+  /** When an operator revoked the host, or null. */
+  revokedAt: string | null;
 }
 
 /** What enrolment writes for a new host. */
@@ -81,6 +85,7 @@ interface HostRow {
   resultAt: string | null;
   observed: string | null;
   observedAt: string | null;
+  revokedAt: string | null;
 }
 
 const RECORD_SELECT = `SELECT h.id, h.name, h.group_id AS groupId, g.name AS "group", h.enrolled_at AS enrolledAt,
@@ -88,7 +93,7 @@ const RECORD_SELECT = `SELECT h.id, h.name, h.group_id AS groupId, g.name AS "gr
   COALESCE(h.desired_revision, g.current_revision) AS desiredRevision, h.last_result_revision AS resultRevision, h.last_result_outcome AS resultOutcome, h.last_result_action AS resultAction,
   h.last_result_files AS resultFiles, h.last_result_verification AS resultVerification,
   h.last_result_error_code AS resultErrorCode, h.last_result_error_message AS resultErrorMessage,
-  h.last_result_duration_ms AS resultDurationMs, h.last_result_at AS resultAt, h.observed, h.observed_at AS observedAt
+  h.last_result_duration_ms AS resultDurationMs, h.last_result_at AS resultAt, h.observed, h.observed_at AS observedAt, h.revoked_at AS revokedAt
   FROM hosts h JOIN groups g ON g.id = h.group_id`;
 
 function parseJson<T>(text: string | null): T | null {
@@ -123,6 +128,23 @@ function toRecord(row: HostRow): HostRecord {
     lastResult,
     observed: parseJson<ObservedState>(row.observed),
     observedAt: row.observedAt,
+    revokedAt: row.revokedAt,
+  };
+}
+
+/** The bound parameters of an apply-result write. */
+function resultParams(id: string, result: ApplyResult, at: Date) {
+  return {
+    id,
+    revision: result.revision,
+    outcome: result.outcome,
+    action: result.action,
+    files: JSON.stringify(result.filesChanged),
+    verification: result.verification === null ? null : JSON.stringify(result.verification),
+    errorCode: result.error?.code ?? null,
+    errorMessage: result.error?.message ?? null,
+    durationMs: result.durationMs,
+    at: at.toISOString(),
   };
 }
 
@@ -133,6 +155,7 @@ export class HostStore {
   readonly #byCredential;
   readonly #hello;
   readonly #result;
+  readonly #resultAndObserved;
   readonly #observed;
   readonly #disconnect;
   readonly #disconnectAll;
@@ -148,14 +171,20 @@ export class HostStore {
     this.#insert = db.prepare(`INSERT INTO hosts (id, name, group_id, credential_hash, join_token_id, enrolled_at, facts)
       VALUES (@id, @name, @groupId, @credentialHash, @joinTokenId, @enrolledAt, @facts)`);
     this.#nameTaken = db.prepare('SELECT 1 FROM hosts WHERE name = ?').pluck();
-    this.#byCredential = db.prepare(`SELECT h.id, h.name, h.group_id AS groupId, g.name AS "group", h.credential_hash AS credentialHash
-      FROM hosts h JOIN groups g ON g.id = h.group_id WHERE h.credential_hash = ?`);
+    this.#byCredential = db.prepare(`SELECT h.id, h.name, h.group_id AS groupId, g.name AS "group", h.credential_hash AS credentialHash,
+      h.revoked_at AS revokedAt FROM hosts h JOIN groups g ON g.id = h.group_id WHERE h.credential_hash = ?`);
     this.#hello = db.prepare(`UPDATE hosts SET facts = @facts, applied_revision = @appliedRevision, connected = 1, last_seen_at = @at,
       observed = COALESCE(@observed, observed), observed_at = CASE WHEN @observed IS NULL THEN observed_at ELSE @at END WHERE id = @id`);
     this.#result = db.prepare(`UPDATE hosts SET last_result_revision = @revision, last_result_outcome = @outcome, last_result_action = @action,
       last_result_files = @files, last_result_verification = @verification, last_result_error_code = @errorCode,
       last_result_error_message = @errorMessage, last_result_duration_ms = @durationMs, last_result_at = @at, last_seen_at = @at,
       applied_revision = CASE WHEN @outcome IN ('applied', 'unchanged') THEN @revision ELSE applied_revision END
+      WHERE id = @id`);
+    this.#resultAndObserved = db.prepare(`UPDATE hosts SET last_result_revision = @revision, last_result_outcome = @outcome, last_result_action = @action,
+      last_result_files = @files, last_result_verification = @verification, last_result_error_code = @errorCode,
+      last_result_error_message = @errorMessage, last_result_duration_ms = @durationMs, last_result_at = @at,
+      applied_revision = CASE WHEN @outcome IN ('applied', 'unchanged') THEN @revision ELSE applied_revision END,
+      observed = @observed, observed_at = @observedAt, last_seen_at = @observedAt
       WHERE id = @id`);
     this.#observed = db.prepare('UPDATE hosts SET observed = @observed, observed_at = @at, last_seen_at = @at WHERE id = @id');
     this.#disconnect = db.prepare('UPDATE hosts SET connected = 0, last_seen_at = ? WHERE id = ? AND connected = 1');
@@ -217,18 +246,15 @@ export class HostStore {
 
   /** Records an apply result; the applied revision moves only when the outcome is applied or unchanged. */
   recordApplyResult(id: string, result: ApplyResult, at: Date): void {
-    this.#result.run({
-      id,
-      revision: result.revision,
-      outcome: result.outcome,
-      action: result.action,
-      files: JSON.stringify(result.filesChanged),
-      verification: result.verification === null ? null : JSON.stringify(result.verification),
-      errorCode: result.error?.code ?? null,
-      errorMessage: result.error?.message ?? null,
-      durationMs: result.durationMs,
-      at: at.toISOString(),
-    });
+    this.#result.run(resultParams(id, result, at));
+  }
+
+  /**
+   * Records an apply result and the observed state the host sent right after it, in one row write (the
+   * agent sends both at the end of every apply; one write instead of two halves the cost per host).
+   */
+  recordApplyResultAndObserved(id: string, result: ApplyResult, at: Date, observed: ObservedState, observedAt: Date): void {
+    this.#resultAndObserved.run({ ...resultParams(id, result, at), observed: JSON.stringify(observed), observedAt: observedAt.toISOString() });
   }
 
   /** Records the observed state the host sent. */

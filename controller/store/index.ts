@@ -6,10 +6,12 @@ import { AuditStore } from './audit.js';
 import type { Db } from './database.js';
 import { DriftStore } from './drift.js';
 import { GroupStore } from './groups.js';
+import { HostRevocationStore } from './host-revocation.js';
 import { HostStore } from './hosts.js';
 import { JoinTokenStore } from './join-tokens.js';
 import { OperatorTokenStore } from './operator-tokens.js';
 import { RevisionStore } from './revisions.js';
+import type { SecretBox } from '../secret-box.js';
 import { RolloutStore } from './rollouts.js';
 
 /** Every table's store, plus the database for transactions that span several. */
@@ -18,6 +20,8 @@ export interface Store {
   readonly groups: GroupStore;
   readonly revisions: RevisionStore;
   readonly hosts: HostStore;
+  /** Revoking hosts and removing revoked ones. */
+  readonly hostRevocation: HostRevocationStore;
   readonly joinTokens: JoinTokenStore;
   readonly operatorTokens: OperatorTokenStore;
   /** The append-only audit log: `store.audit.record({ at, actor, action, group?, host?, ... })`. */
@@ -28,13 +32,14 @@ export interface Store {
   readonly rollouts: RolloutStore;
 }
 
-/** Prepares the stores over a migrated database. */
-export function createStore(db: Db): Store {
+/** Prepares the stores over a migrated database; `box` seals the secrets settings carry. */
+export function createStore(db: Db, box: SecretBox): Store {
   return Object.freeze({
     db,
     groups: new GroupStore(db),
-    revisions: new RevisionStore(db),
+    revisions: new RevisionStore(db, box),
     hosts: new HostStore(db),
+    hostRevocation: new HostRevocationStore(db),
     joinTokens: new JoinTokenStore(db),
     operatorTokens: new OperatorTokenStore(db),
     audit: new AuditStore(db),

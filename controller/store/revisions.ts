@@ -1,11 +1,14 @@
 /**
  * SQL for settings revisions: numbered 1, 2, ... per group, appended and never changed (triggers in
  * the schema refuse UPDATE and DELETE). Settings are stored as canonical JSON, so "same settings as the
- * latest revision" is a text comparison.
+ * latest revision" is a text comparison. Proxy passwords are sealed on the way in and opened on the way
+ * out (controller/secret-box.ts): the database file never holds them in clear.
  */
 import { FleetdockError } from '../../protocol/errors.js';
 import type { Settings } from '../../protocol/settings.js';
+import type { SecretBox } from '../secret-box.js';
 import { renderSettingsJson } from '../settings.js';
+import { openSettingsSecrets, sealSettingsSecrets } from '../settings-secrets.js';
 import type { Db } from './database.js';
 
 /** One revision of a group's settings (unredacted: callers redact before showing it). */
@@ -27,10 +30,6 @@ interface RevisionRow {
 
 const COLUMNS = 'group_id AS groupId, number, settings, created_at AS createdAt, created_by AS createdBy';
 
-function toRevision(row: RevisionRow): Revision {
-  // The JSON was written by renderSettingsJson from schema-checked settings: trusted, not re-parsed.
-  return { ...row, settings: JSON.parse(row.settings) as Settings };
-}
 
 /** Reads and appends to the `revisions` table. */
 export class RevisionStore {
@@ -41,9 +40,11 @@ export class RevisionStore {
   readonly #get;
   readonly #insert;
   readonly #latestNumbers;
+  readonly #box;
 
-  constructor(db: Db) {
+  constructor(db: Db, box: SecretBox) {
     this.#db = db;
+    this.#box = box;
     this.#latest = db.prepare(`SELECT ${COLUMNS} FROM revisions WHERE group_id = ? ORDER BY number DESC LIMIT 1`);
     this.#latestJson = db.prepare('SELECT number, settings FROM revisions WHERE group_id = ? ORDER BY number DESC LIMIT 1');
     this.#list = db.prepare(`SELECT ${COLUMNS} FROM revisions WHERE group_id = ? ORDER BY number`);
@@ -52,10 +53,15 @@ export class RevisionStore {
     this.#latestNumbers = db.prepare('SELECT group_id AS groupId, MAX(number) AS number FROM revisions GROUP BY group_id');
   }
 
+  #toRevision(row: RevisionRow): Revision {
+    // The JSON was written by renderSettingsJson from schema-checked settings: trusted, not re-parsed.
+    return { ...row, settings: openSettingsSecrets(JSON.parse(row.settings) as Settings, this.#box) };
+  }
+
   /** The group's newest revision, or undefined when it has none yet. */
   latest(groupId: number): Revision | undefined {
     const row = this.#latest.get(groupId) as RevisionRow | undefined;
-    return row && toRevision(row);
+    return row && this.#toRevision(row);
   }
 
   /** The number of every group's newest revision, by group id (groups without one are absent). */
@@ -66,14 +72,14 @@ export class RevisionStore {
 
   /** All revisions of the group, oldest first. */
   list(groupId: number): Revision[] {
-    return (this.#list.all(groupId) as RevisionRow[]).map(toRevision);
+    return (this.#list.all(groupId) as RevisionRow[]).map((row) => this.#toRevision(row));
   }
 
   /** Revision `number` of the group; NOT_FOUND otherwise. */
   require(groupId: number, groupName: string, number: number): Revision {
     const row = this.#get.get(groupId, number) as RevisionRow | undefined;
     if (!row) throw new FleetdockError('NOT_FOUND', `group ${groupName} has no revision ${number}`, { details: { group: groupName, revision: number } });
-    return toRevision(row);
+    return this.#toRevision(row);
   }
 
   /**
@@ -81,14 +87,14 @@ export class RevisionStore {
    * two operators changing one group at once get numbers N+1 and N+2, never the same number.
    */
   appendIfChanged(groupId: number, settings: Settings, createdBy: string | null, at: Date): { revision: Revision; changed: boolean } {
-    const json = renderSettingsJson(settings);
+    const json = renderSettingsJson(sealSettingsSecrets(settings, this.#box));
     return this.#db.transaction(() => {
       const latest = this.#latestJson.get(groupId) as { number: number; settings: string } | undefined;
       if (latest && latest.settings === json) {
         return { revision: this.require(groupId, '', latest.number), changed: false };
       }
       const row = this.#insert.get(groupId, (latest?.number ?? 0) + 1, json, at.toISOString(), createdBy) as RevisionRow;
-      return { revision: toRevision(row), changed: true };
+      return { revision: this.#toRevision(row), changed: true };
     }).immediate();
   }
 }

@@ -129,6 +129,7 @@ export class RolloutStore {
   readonly #hosts;
   readonly #update;
   readonly #updateHost;
+  readonly #updateHosts;
   readonly #groupHosts;
   readonly #offRevision;
 
@@ -161,6 +162,9 @@ export class RolloutStore {
     this.#updateHost = db.prepare(`UPDATE rollout_hosts SET state = @state, reverted = @reverted, outcome = @outcome, action = @action,
       error_code = @errorCode, error_message = @errorMessage, started_at = @startedAt, finished_at = @finishedAt
       WHERE rollout_id = @rolloutId AND host_id = @hostId`);
+    this.#updateHosts = db.prepare(`UPDATE rollout_hosts SET state = @state, reverted = @reverted, outcome = @outcome, action = @action,
+      error_code = @errorCode, error_message = @errorMessage, started_at = @startedAt, finished_at = @finishedAt
+      WHERE rollout_id = @rolloutId AND host_id IN (SELECT value FROM json_each(@hostIds))`);
   }
 
   /** Creates a running rollout; returns its id. The unique index refuses a second active one per group. */
@@ -224,17 +228,25 @@ export class RolloutStore {
 
   /** Writes one host's rollout columns. */
   updateHost(rolloutId: number, hostId: string, update: RolloutHostUpdate): void {
-    this.#updateHost.run({
-      rolloutId,
-      hostId,
-      state: update.state,
-      reverted: update.reverted ? 1 : 0,
-      outcome: update.outcome,
-      action: update.action,
-      errorCode: update.error?.code ?? null,
-      errorMessage: update.error?.message ?? null,
-      startedAt: update.startedAt,
-      finishedAt: update.finishedAt,
-    });
+    this.#updateHost.run({ rolloutId, hostId, ...hostColumns(update) });
   }
+
+  /** Writes the same rollout columns for many hosts in one statement (thousands of results alike). */
+  updateHosts(rolloutId: number, hostIds: readonly string[], update: RolloutHostUpdate): void {
+    if (hostIds.length > 0) this.#updateHosts.run({ rolloutId, hostIds: JSON.stringify(hostIds), ...hostColumns(update) });
+  }
+}
+
+/** The bound parameters of a host update. */
+function hostColumns(update: RolloutHostUpdate) {
+  return {
+    state: update.state,
+    reverted: update.reverted ? 1 : 0,
+    outcome: update.outcome,
+    action: update.action,
+    errorCode: update.error?.code ?? null,
+    errorMessage: update.error?.message ?? null,
+    startedAt: update.startedAt,
+    finishedAt: update.finishedAt,
+  };
 }

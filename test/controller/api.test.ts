@@ -206,7 +206,7 @@ describe('join tokens and enrolment', () => {
     expect((await enrol(token, 'bs1')).status).toBe(201);
     const taken = await enrol(token, 'bs1');
     expectError(taken, 409, 'HOST_NAME_TAKEN');
-    expect(taken.body.error.message).toBe('host bs1 is already enrolled; revoke it first or choose another --name');
+    expect(taken.body.error.message).toBe('host bs1 is already enrolled; choose another --name, or free the name (fleetdock host revoke bs1, then fleetdock host remove bs1)');
     expect((await enrol(token, 'bs2')).status).toBe(201);
     expect((await enrol(token, 'bs3')).body.error.code).toBe('JOIN_TOKEN_INVALID');
   });
