@@ -1,36 +1,26 @@
 // The operator CLI as a user runs it: `node bin/fleetdock.js ...` in a child process against a real
 // controller, checking what it prints and how it exits.
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FACTS, RawAgent, applyResult, startTestController, type TestController } from './harness.js';
+import { ensureCliBuilt, runCli, type CliResult } from '../support/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/fleetdock.js');
-const run = promisify(execFile);
 
 let t: TestController;
 
 /** Runs the CLI; never throws, returns exit code and output. */
-async function fleetdock(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const base = { ...process.env, FLEETDOCK_URL: t.controller.url, FLEETDOCK_TOKEN: t.token };
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { env: { ...base, ...env } as NodeJS.ProcessEnv, timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+async function fleetdock(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  return runCli(args, { FLEETDOCK_URL: t.controller.url, FLEETDOCK_TOKEN: t.token, ...env }, 20_000);
 }
 
 beforeAll(async () => {
-  // The CLI runs from dist/: build it (type errors elsewhere in the tree do not stop the emit).
-  await run('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT }).catch(() => {});
-  if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('dist/cli/main.js was not built');
+  await ensureCliBuilt();
   t = await startTestController();
 }, 180_000);
 

@@ -1,15 +1,10 @@
 // Drift and the audit log through the real controller: a raw agent reports observed states over a
 // real WebSocket, the API answers GET /v1/drift, /v1/hosts (summary), /v1/log and the drift policy;
 // the CLI prints them. No proxy password in any answer.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
 import { RawAgent, eventually, startTestController, type TestController } from './harness.js';
+import { ensureCliBuilt, runCli } from '../support/cli.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const MIRROR = 'http://mirror.internal:5000';
 const OTHER = 'http://evil.example:5000';
 const CANARY = 'canary-pw-7f3a';
@@ -28,8 +23,7 @@ let agent: RawAgent;
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT }).catch(() => {});
-  if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('dist/cli/main.js was not built');
+  await ensureCliBuilt();
   t = await startTestController({ config: { driftEnforceIntervalMs: 60_000 } });
   env = { FLEETDOCK_URL: t.controller.url, FLEETDOCK_TOKEN: t.token };
   const { credential } = await t.enrol('bs1', 'ci');

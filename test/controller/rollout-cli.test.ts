@@ -1,15 +1,9 @@
 // `fleetdock rollout ...` as an operator runs it: the real CLI in a child process against a real
 // controller, raw `ws` agents answering for the hosts. What it prints and how it exits.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawAgent, applyResult, eventually, startTestController, type TestController } from './harness.js';
+import { ensureCliBuilt, runCli, type CliResult } from '../support/cli.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/fleetdock.js');
-const run = promisify(execFile);
 
 let t: TestController;
 const agents: RawAgent[] = [];
@@ -18,15 +12,8 @@ const refusing = new Set<string>();
 /** Hosts whose agent does not answer at all. */
 const silent = new Set<string>();
 
-async function fleetdock(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, FLEETDOCK_URL: t.controller.url, FLEETDOCK_TOKEN: t.token };
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { env, timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+async function fleetdock(args: string[]): Promise<CliResult> {
+  return runCli(args, { FLEETDOCK_URL: t.controller.url, FLEETDOCK_TOKEN: t.token });
 }
 
 /** Enrols and connects `name` in `group`; its agent answers every desired revision at once. */
@@ -49,8 +36,7 @@ async function host(name: string, group: string, facts: Record<string, unknown> 
 }
 
 beforeAll(async () => {
-  await run('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT }).catch(() => {});
-  if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('dist/cli/main.js was not built');
+  await ensureCliBuilt();
   t = await startTestController({ rolloutTickIntervalMs: 50 });
   await t.api('POST', '/v1/groups', { name: 'ci' });
   await t.api('PUT', '/v1/groups/ci/settings', { registryMirrors: ['http://mirror-1:5000'] });

@@ -2,16 +2,16 @@
 // directory: the rollout finishes, every host is changed to the target exactly once (counted at the
 // agents), none is skipped, and SQLite's integrity check says ok. The controller runs as the real
 // command in a child process; the agents are raw `ws` clients that reconnect the way agents do.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { FACTS, applyResult, eventually, hello } from './harness.js';
+import { ensureCliBuilt } from '../support/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/fleetdock.js');
@@ -131,8 +131,7 @@ describe('a controller killed during a rollout', { timeout: 120_000 }, () => {
   }
 
   beforeAll(async () => {
-    await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT }).catch(() => {});
-    if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('dist/cli/main.js was not built');
+    await ensureCliBuilt();
     dataDir = mkdtempSync(join(tmpdir(), 'fleetdock-crash-'));
     port = await freePort();
     url = `http://127.0.0.1:${port}`;

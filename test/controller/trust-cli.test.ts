@@ -1,32 +1,18 @@
 // The trust commands as a user runs them: `fleetdock operator create|list|revoke`, `token list|revoke`
 // and `host revoke|remove`, against a real controller, through the built CLI.
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestController, type TestController } from './harness.js';
+import { ensureCliBuilt, runCli, type CliResult } from '../support/cli.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/fleetdock.js');
-const run = promisify(execFile);
 
 let t: TestController;
 
-async function fleetdock(args: string[], token: string = t.token): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, FLEETDOCK_URL: t.controller.url, FLEETDOCK_TOKEN: token };
-  try {
-    const { stdout, stderr } = await run('node', [BIN, ...args], { env, timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+async function fleetdock(args: string[], token: string = t.token): Promise<CliResult> {
+  return runCli(args, { FLEETDOCK_URL: t.controller.url, FLEETDOCK_TOKEN: token }, 20_000);
 }
 
 beforeAll(async () => {
-  await run('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT }).catch(() => {});
-  if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('dist/cli/main.js was not built');
+  await ensureCliBuilt();
   t = await startTestController();
 }, 180_000);
 
