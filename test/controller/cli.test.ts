@@ -2,12 +2,12 @@
 // controller, checking what it prints and how it exits.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FACTS, RawAgent, applyResult, startTestController, type TestController } from './harness.js';
 import { ensureCliBuilt, runCli, type CliResult } from '../support/cli.js';
+import { findFreePort } from '../../lab/ports.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/fleetdock.js');
@@ -123,7 +123,7 @@ describe('fleetdock token and hosts', () => {
   });
 
   it('says when the controller cannot be reached', async () => {
-    const port = await freePort();
+    const port = await findFreePort();
     const result = await fleetdock(['hosts', '--controller', `http://127.0.0.1:${port}`], { FLEETDOCK_URL: undefined });
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(`fleetdock: cannot reach the controller at http://127.0.0.1:${port}: ECONNREFUSED; is it running? (fleetdock controller) [CONTROLLER_UNREACHABLE]\n`);
@@ -165,15 +165,6 @@ describe('fleetdock controller', () => {
     expect(result.stderr).toContain('--listen "nowhere" is not HOST:PORT');
   });
 });
-
-/** A port nothing listens on (it was free a moment ago). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** Starts `fleetdock controller`, waits until it listens, checks health, sends SIGTERM, collects output. */
 function runController(data: string): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { WebSocket, type RawData } from 'ws';
 import { resolveControllerConfig, type ControllerConfigInput } from '../../controller/config.js';
 import { startController, type RunningController } from '../../controller/server.js';
-import { PROTOCOL_VERSION } from '../../protocol/version.js';
+import { AGENT_VERSION, PROTOCOL_VERSION } from '../../protocol/version.js';
 
 /** A clock a test can move. */
 export function createClock(start = '2026-11-28T10:00:00.000Z') {
@@ -102,7 +102,7 @@ export const FACTS = Object.freeze({
   dockerVersion: '24.0.7',
   serviceManager: 'systemd',
   liveRestore: false,
-  agentVersion: '0.1.0',
+  agentVersion: AGENT_VERSION,
 });
 
 /** A valid hello, with overrides. */

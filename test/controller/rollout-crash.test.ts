@@ -5,13 +5,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { FACTS, applyResult, eventually, hello } from './harness.js';
 import { ensureCliBuilt } from '../support/cli.js';
+import { findFreePort } from '../../lab/ports.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/fleetdock.js');
@@ -79,14 +79,6 @@ class SimAgent {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 describe('a controller killed during a rollout', { timeout: 120_000 }, () => {
   let dataDir: string;
   let port: number;
@@ -133,7 +125,7 @@ describe('a controller killed during a rollout', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     await ensureCliBuilt();
     dataDir = mkdtempSync(join(tmpdir(), 'fleetdock-crash-'));
-    port = await freePort();
+    port = await findFreePort();
     url = `http://127.0.0.1:${port}`;
     child = await startController();
     token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();

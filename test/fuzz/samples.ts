@@ -2,17 +2,11 @@
  * Valid messages and bodies the fuzzers mutate: every agent and controller message type and a full
  * settings object (proxies, lists, client users), so mutations reach every field. Test code only.
  */
-import { AGENT_VERSION, PROTOCOL_VERSION } from '../../protocol/version.js';
+import { PROTOCOL_VERSION } from '../../protocol/version.js';
+import { FACTS } from '../controller/harness.js';
 
-export const FACTS = {
-  hostname: 'bs1',
-  os: 'linux 6.1.0',
-  arch: 'x64',
-  dockerVersion: '24.0.7',
-  serviceManager: 'systemd',
-  liveRestore: false,
-  agentVersion: AGENT_VERSION,
-};
+/** The facts a test agent reports (shared with the controller tests). */
+export { FACTS };
 
 const PROXY_VIEW = { http: 'http://xxxxx:xxxxx@proxy.internal:3128', https: null, noProxy: ['localhost', '.internal', '10.0.0.0/8'] };
 
