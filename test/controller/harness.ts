@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import { resolveControllerConfig, type ControllerConfigInput } from '../../controller/config.js';
 import { startController, type RunningController } from '../../controller/server.js';
@@ -43,7 +44,7 @@ export interface TestController {
 
 /** Starts a controller in a fresh temporary data directory (or `dataDir`). */
 export async function startTestController(
-  options: { now?: () => Date; heartbeatIntervalMs?: number; dataDir?: string; rolloutTickIntervalMs?: number; config?: ControllerConfigInput } = {},
+  options: { now?: () => Date; heartbeatIntervalMs?: number; dataDir?: string; rolloutTickIntervalMs?: number; config?: ControllerConfigInput; logger?: Logger } = {},
 ): Promise<TestController> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fleetdock-controller-'));
   const config = resolveControllerConfig({
@@ -55,7 +56,7 @@ export async function startTestController(
     rolloutReconnectGraceMs: 0,
     ...options.config,
   });
-  const controller = await startController(config, options.now ? { now: options.now } : {});
+  const controller = await startController(config, { ...(options.now ? { now: options.now } : {}), ...(options.logger ? { logger: options.logger } : {}) });
   const token = controller.adminToken ?? readFileSync(controller.adminTokenPath, 'utf8').trim();
   const api: TestController['api'] = async (method, path, body, opts = {}) => {
     const headers: Record<string, string> = {};
