@@ -6,26 +6,14 @@
 import type { ObservedState, ProxyView } from '../protocol/observed.js';
 import type { Settings } from '../protocol/settings.js';
 import { redactUrl } from '../protocol/values.js';
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value as object)
-        .sort()
-        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
-}
+import { renderCanonicalJson } from '../protocol/canonical-json.js';
 
 /**
  * Canonical JSON of normalised settings: keys sorted, absent optionals left out, list order kept
  * (mirror order is a preference). Two settings are the same exactly when this text is.
  */
 export function renderSettingsJson(settings: Settings): string {
-  return JSON.stringify(sortKeys(settings));
+  return renderCanonicalJson(settings);
 }
 
 function redactProxy<T extends { http?: string | undefined; https?: string | undefined }>(proxy: T): T {
