@@ -1,7 +1,6 @@
 // End to end on real build servers: systemd as PID 1 (systemd-nspawn), Debian's dockerd 20.10 and its
 // real docker.service, the agent inside in systemd mode, a real registry mirror and tinyproxy, the
 // controller and the CLI on this machine. What an operator does, and what dockerd then really does.
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireLab } from '../../lab/availability.js';
 import { startBuildServer, type BuildServer } from '../../lab/build-server.js';
@@ -9,12 +8,13 @@ import { startProxy, type LabProxy } from '../../lab/proxy.js';
 import { startRegistryMirror, type RegistryMirror } from '../../lab/registry.js';
 import { startTestController, type TestController } from '../controller/harness.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
+import { describeAgents, spawnAgentIn, type AgentInServer } from '../support/agent-in-server.js';
 import { waitFor } from '../support/wait.js';
 
 const lab = requireLab();
 const FOREIGN = { 'storage-driver': 'vfs', iptables: false, bridge: 'none', 'log-level': 'warn' };
 
-type Server = { server: BuildServer; agent: ChildProcess; log: string[] };
+type Server = { server: BuildServer; agent: AgentInServer };
 
 describe.skipIf(!lab)('build servers with systemd', { timeout: 180_000 }, () => {
   let controller: TestController;
@@ -30,7 +30,7 @@ describe.skipIf(!lab)('build servers with systemd', { timeout: 180_000 }, () => 
     waitFor(`${name} to report revision ${revision}`, async () => {
       const body = await host(name);
       return body?.lastResult?.revision === revision ? body : undefined;
-    }, 90_000, 200);
+    }, 90_000, 200, async () => `host: ${JSON.stringify(await host(name))}\n${describeAgents({ [name]: servers[name]!.agent })}`);
   const setGroup = async (args: string[]) => {
     const out = await runCli(['group', 'set', ...args], env);
     expect(out.stderr).toBe('');
@@ -53,13 +53,10 @@ describe.skipIf(!lab)('build servers with systemd', { timeout: 180_000 }, () => 
     await server.writeFile('/etc/docker/daemon.json', `${JSON.stringify(FOREIGN, null, 2)}\n`);
     expect((await server.exec('systemctl restart docker && systemctl is-active docker')).stdout.trim()).toBe('active');
     const token = (await runCli(['token', 'create', '--group', group], env)).stdout.trim();
-    const agent = server.spawn(['node', '/opt/fleetdock/bin/fleetdock.js', 'agent', '--controller', controller.controller.url, '--join-token', token, '--name', name, '--service-manager', 'systemd', '--verify-timeout', '8']);
-    const log: string[] = [];
-    agent.stdout?.on('data', (d: Buffer) => log.push(d.toString()));
-    agent.stderr?.on('data', (d: Buffer) => log.push(d.toString()));
-    const entry = { server, agent, log };
+    const agent = spawnAgentIn(server, ['--controller', controller.controller.url, '--join-token', token, '--name', name, '--service-manager', 'systemd', '--verify-timeout', '8']);
+    const entry = { server, agent };
     servers[name] = entry;
-    await waitFor(`${name} connected`, async () => ((await host(name))?.connected ? true : undefined), 60_000);
+    await waitFor(`${name} connected`, async () => ((await host(name))?.connected ? true : undefined), 60_000, 100, () => describeAgents({ [name]: agent }));
     return entry;
   }
 
@@ -82,9 +79,9 @@ describe.skipIf(!lab)('build servers with systemd', { timeout: 180_000 }, () => 
   });
 
   afterAll(async () => {
-    for (const { server, agent, log } of Object.values(servers)) {
-      agent.kill('SIGTERM');
-      if (process.env.FLEETDOCK_TEST_VERBOSE) process.stderr.write(log.join(''));
+    for (const [name, { server, agent }] of Object.entries(servers)) {
+      agent.child.kill('SIGTERM');
+      if (process.env.FLEETDOCK_TEST_VERBOSE) process.stderr.write(describeAgents({ [name]: agent }));
       await server.stop();
     }
     await Promise.all([controller?.stop(), mirror?.stop(), privateRegistry?.stop(), proxy?.stop()]);

@@ -2,13 +2,13 @@
 // inside in systemd mode): a canary whose dockerd does not take the change halts the rollout and is
 // put back; a good rollout goes batch by batch; hand edits and a daemon not reloaded are reported as
 // drift within seconds, and `enforce` puts the file back. The operator's side is the real CLI.
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireLab } from '../../lab/availability.js';
 import { startBuildServer, type BuildServer } from '../../lab/build-server.js';
 import { startRegistryMirror, type RegistryMirror } from '../../lab/registry.js';
 import { startTestController, type TestController } from '../controller/harness.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
+import { describeAgents, spawnAgentIn, type AgentInServer } from '../support/agent-in-server.js';
 import { waitFor } from '../support/wait.js';
 
 const lab = requireLab();
@@ -20,7 +20,7 @@ describe.skipIf(!lab)('rollouts and drift on three build servers', { timeout: 18
   let controller: TestController;
   let mirror: RegistryMirror;
   let other: RegistryMirror;
-  const servers: Record<string, { server: BuildServer; agent: ChildProcess }> = {};
+  const servers: Record<string, { server: BuildServer; agent: AgentInServer }> = {};
   let env: Record<string, string>;
 
   const cli = async (...args: string[]) => {
@@ -47,19 +47,19 @@ describe.skipIf(!lab)('rollouts and drift on three build servers', { timeout: 18
       ['rs1', 'rs2', 'rs3'].map(async (name) => {
         const server = await startBuildServer({ name, binds: [{ host: REPO_ROOT, inside: '/opt/fleetdock', readOnly: true }], ...(name === 'rs1' ? { dockerUnitDropIn: RELOAD_DOES_NOTHING } : {}) });
         await server.writeFile('/etc/docker/daemon.json', `${JSON.stringify(BASE_JSON)}\n`);
-        const agent = server.spawn(['node', '/opt/fleetdock/bin/fleetdock.js', 'agent', '--controller', controller.controller.url, '--join-token', token, '--name', name, '--service-manager', 'systemd', '--verify-timeout', '6', '--check-interval', '5']);
+        const agent = spawnAgentIn(server, ['--controller', controller.controller.url, '--join-token', token, '--name', name, '--service-manager', 'systemd', '--verify-timeout', '6', '--check-interval', '5']);
         servers[name] = { server, agent };
       }),
     );
     await waitFor('three converged hosts', async () => {
       const list = await hosts();
       return list.length === 3 && list.every((h) => h.status === 'converged') ? list : undefined;
-    }, 60_000, 200);
+    }, 90_000, 200, async () => `hosts: ${JSON.stringify(await hosts())}\n${describeAgents(Object.fromEntries(Object.entries(servers).map(([n, s]) => [n, s.agent])))}`);
   });
 
   afterAll(async () => {
     for (const { server, agent } of Object.values(servers)) {
-      agent.kill('SIGTERM');
+      agent.child.kill('SIGTERM');
       await server.stop();
     }
     await Promise.all([controller?.stop(), mirror?.stop(), other?.stop()]);
