@@ -10,7 +10,7 @@ import { arch, hostname, release, type } from 'node:os';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { FleetdockError } from '../protocol/errors.js';
-import { MAX_MESSAGE_BYTES, parseControllerMessage, type AgentMessage, type Desired } from '../protocol/messages.js';
+import { CLOSE_CODES, MAX_MESSAGE_BYTES, parseControllerMessage, type AgentMessage, type Desired } from '../protocol/messages.js';
 import type { HostFacts, ObservedState } from '../protocol/observed.js';
 import { AGENT_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import { applyDesired } from './apply.js';
@@ -27,7 +27,10 @@ import { observedChanged } from './watch/observed-change.js';
 import { startObserver, type Observer } from './watch/observer.js';
 
 export type AgentHandle = {
-  /** Resolves when the agent has stopped (after stop(), or a fatal error). */
+  /**
+   * Resolves when the agent has stopped after stop(); rejects with CREDENTIAL_INVALID when the
+   * controller refuses the host's credential (revoked or removed): retrying would never work.
+   */
   done: Promise<void>;
   stop(): Promise<void>;
 };
@@ -66,13 +69,17 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
   let attempt = 0;
   let reconnectTimer: NodeJS.Timeout | null = null;
   let resolveDone!: () => void;
-  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  let rejectDone!: (error: Error) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
 
   // Enrol first, retrying only while the controller cannot be reached.
   while (!credential && !stopped) {
     if (!config.joinToken) throw new FleetdockError('JOIN_TOKEN_INVALID', `no credential in ${config.stateDir} and no --join-token: create one with 'fleetdock token create --group GROUP'`);
     try {
-      credential = await enrol(config.controller, config.stateDir, { joinToken: config.joinToken, name: config.name, facts: await readFacts(ctx, config) });
+      credential = await enrol(config.controller, config.stateDir, { joinToken: config.joinToken, name: config.name, facts: await readFacts(ctx, config), caFile: config.caFile });
       log.info({ hostId: credential.hostId, name: credential.name, group: credential.group }, 'enrolled');
     } catch (error) {
       if (!(error instanceof FleetdockError) || error.code !== 'CONTROLLER_UNREACHABLE') throw error;
@@ -128,9 +135,22 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
   };
 
   const wsUrl = `${cred.controller.replace(/^http/, 'ws')}/v1/agent`;
+  /** The controller will never take this credential again: stop for good, say why, touch nothing. */
+  const refused = (message: string) => {
+    if (stopped) return;
+    stopped = true;
+    log.error({ code: 'CREDENTIAL_INVALID' }, message);
+    if (reconnectTimer) clearTimeout(reconnectTimer);
+    void (async () => {
+      await observer?.stop();
+      if (applying) await applying;
+      rejectDone(new FleetdockError('CREDENTIAL_INVALID', message));
+    })();
+  };
   const connect = () => {
     if (stopped) return;
-    const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${cred.credential}` }, maxPayload: MAX_MESSAGE_BYTES, handshakeTimeout: 10_000 });
+    // Only the CA checked at enrolment is trusted (null: plain HTTP, or the system's roots).
+    const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${cred.credential}` }, maxPayload: MAX_MESSAGE_BYTES, handshakeTimeout: 10_000, ...(cred.ca ? { ca: cred.ca } : {}) });
     socket = ws;
     ws.on('open', async () => {
       try {
@@ -165,12 +185,16 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       }
     });
     ws.on('unexpected-response', (_req, res) => {
-      if (res.statusCode === 401) log.error({ status: 401 }, `the controller refused this host's credential; if the host was revoked, delete ${config.stateDir}/credential.json and enrol again with a new join token`);
-      else log.warn({ status: res.statusCode }, 'the controller refused the connection');
+      if (res.statusCode === 401) {
+        refused(`the controller refused this host's credential (revoked or removed); to enrol again, an operator removes the host (fleetdock host remove ${cred.name}), then delete ${config.stateDir}/credential.json and start the agent with a new join token`);
+      } else {
+        log.warn({ status: res.statusCode }, 'the controller refused the connection');
+      }
       ws.terminate();
     });
-    ws.on('error', (error) => log.debug({ err: error.message }, 'connection error'));
-    ws.on('close', () => {
+    ws.on('error', (error) => log.warn({ err: error.message }, 'connection error'));
+    ws.on('close', (code: number) => {
+      if (code === CLOSE_CODES.REVOKED) refused(`the controller closed the connection: this host was revoked; to enrol again, an operator removes it (fleetdock host remove ${cred.name}), then delete ${config.stateDir}/credential.json and start the agent with a new join token`);
       if (socket === ws) {
         socket = null;
         reported = null; // the next hello carries a fresh observed state

@@ -10,6 +10,8 @@ export type AgentConfig = Readonly<{
   controller: string;
   /** Join token, used once when the state dir holds no credential yet. */
   joinToken: string | null;
+  /** A CA file to trust for an https controller instead of the pin in the join token (e.g. a company PKI). */
+  caFile: string | null;
   /** Where the credential and state live. */
   stateDir: string;
   /** Prefix for every host path (`/` on a real host). */
@@ -47,6 +49,7 @@ export const AGENT_DEFAULTS = Object.freeze({
 export type AgentArgs = {
   controller?: string | undefined;
   'join-token'?: string | undefined;
+  'ca-file'?: string | undefined;
   'state-dir'?: string | undefined;
   root?: string | undefined;
   'docker-host'?: string | undefined;
@@ -61,7 +64,7 @@ export type AgentArgs = {
 
 /** Builds the config; throws an Error naming the bad option. `systemdRunning` picks the default manager. */
 export function buildAgentConfig(args: AgentArgs, systemdRunning: boolean): AgentConfig {
-  if (!args.controller) throw new Error('--controller URL is required (e.g. --controller http://controller:7700)');
+  if (!args.controller) throw new Error('--controller URL is required (e.g. --controller https://controller:7700)');
   let url: URL;
   try {
     url = new URL(args.controller);
@@ -83,6 +86,7 @@ export function buildAgentConfig(args: AgentArgs, systemdRunning: boolean): Agen
   return Object.freeze({
     controller: url.origin,
     joinToken: args['join-token'] ?? null,
+    caFile: args['ca-file'] ?? null,
     stateDir: args['state-dir'] ?? AGENT_DEFAULTS.stateDir,
     root: args.root ?? AGENT_DEFAULTS.root,
     dockerHost,

@@ -15,6 +15,8 @@ const CredentialSchema = z.object({
   name: z.string(),
   group: z.string(),
   credential: z.string(),
+  /** The controller's CA (PEM) checked at enrolment, the only one trusted afterwards; null: plain HTTP or system roots. */
+  ca: z.string().nullable().default(null),
 });
 export type StoredCredential = z.infer<typeof CredentialSchema>;
 

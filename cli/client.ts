@@ -5,6 +5,7 @@
  * with the controller's code and message; a controller that cannot be reached is CONTROLLER_UNREACHABLE.
  */
 import { readFileSync } from 'node:fs';
+import { describeRequestFailure, isTlsVerificationFailure, sendRequest } from '../protocol/http-request.js';
 import type { z } from 'zod';
 import { FleetdockError, isErrorCode } from '../protocol/errors.js';
 import { describeIssues } from '../protocol/messages.js';
@@ -27,7 +28,7 @@ import {
 import { UsageError } from './args.js';
 
 /** The controller used when neither --controller nor FLEETDOCK_URL says otherwise. */
-export const DEFAULT_CONTROLLER_URL = 'http://127.0.0.1:7700';
+export const DEFAULT_CONTROLLER_URL = 'https://127.0.0.1:7700';
 
 /** How long one request may take before the controller counts as unreachable, in milliseconds. */
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -37,6 +38,7 @@ export const CONNECTION_OPTIONS = {
   controller: { type: 'string' },
   token: { type: 'string' },
   'token-file': { type: 'string' },
+  'ca-file': { type: 'string' },
 } as const;
 
 /** Usage text for CONNECTION_OPTIONS. */
@@ -44,12 +46,16 @@ export const CONNECTION_USAGE = `connection:
   --controller URL     controller to talk to (env FLEETDOCK_URL, default ${DEFAULT_CONTROLLER_URL})
   --token T            operator token (env FLEETDOCK_TOKEN)
   --token-file PATH    read the operator token from a file (e.g. the controller's .fleetdock/admin.token)
+  --ca-file PATH       the controller's CA certificate (env FLEETDOCK_CA_FILE; the controller's own is
+                       DATA/tls/ca.pem); without it the system's roots are trusted
 `;
 
 /** Where the controller is and how to authenticate. */
 export interface Connection {
   url: string;
   token: string | null;
+  /** PEM of the CA to trust for https (null: the system's roots). */
+  ca: string | null;
 }
 
 /**
@@ -57,7 +63,7 @@ export interface Connection {
  * FLEETDOCK_TOKEN). A malformed URL is a usage error; an unreadable token file is VALIDATION.
  */
 export function resolveConnection(
-  flags: { controller?: string | undefined; token?: string | undefined; 'token-file'?: string | undefined },
+  flags: { controller?: string | undefined; token?: string | undefined; 'token-file'?: string | undefined; 'ca-file'?: string | undefined },
   env: NodeJS.ProcessEnv = process.env,
 ): Connection {
   const url = (flags.controller ?? env.FLEETDOCK_URL ?? DEFAULT_CONTROLLER_URL).replace(/\/+$/, '');
@@ -79,12 +85,16 @@ export function resolveConnection(
     }
   }
   token ??= env.FLEETDOCK_TOKEN?.trim() || null;
-  return { url, token };
-}
-
-function describeFetchFailure(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message;
+  const caFile = flags['ca-file'] ?? (env.FLEETDOCK_CA_FILE?.trim() || undefined);
+  let ca: string | null = null;
+  if (caFile !== undefined) {
+    try {
+      ca = readFileSync(caFile, 'utf8');
+    } catch (error) {
+      throw new FleetdockError('VALIDATION', `cannot read the CA file ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  return { url, token, ca };
 }
 
 /** Talks to the controller's HTTP API. */
@@ -99,32 +109,37 @@ export class ControllerClient {
 
   /** Sends one request and parses the answer with `schema`; throws FleetdockError on any failure. */
   async request<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.output<S>> {
-    const { url, token } = this.#connection;
+    const { url, token, ca } = this.#connection;
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
+    let response;
     try {
-      response = await fetch(`${url}${path}`, {
+      response = await sendRequest(`${url}${path}`, {
         method,
         headers,
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        ca: ca ?? undefined,
+        timeoutMs: this.#timeoutMs,
+        maxBodyBytes: 64 * 1024 * 1024,
       });
     } catch (error) {
-      if ((error as Error).name === 'TimeoutError') {
+      if ((error as { code?: string }).code === 'ETIMEDOUT') {
         throw new FleetdockError('CONTROLLER_UNREACHABLE', `the controller at ${url} did not answer within ${this.#timeoutMs / 1000} s`, { cause: error });
       }
-      throw new FleetdockError('CONTROLLER_UNREACHABLE', `cannot reach the controller at ${url}: ${describeFetchFailure(error)}; is it running? (fleetdock controller)`, { cause: error });
+      if (isTlsVerificationFailure(error)) {
+        throw new FleetdockError('TLS_UNTRUSTED', `will not talk to ${url}: ${describeRequestFailure(error, url)} (the controller's own CA is DATA/tls/ca.pem: --ca-file or FLEETDOCK_CA_FILE)`, { cause: error });
+      }
+      throw new FleetdockError('CONTROLLER_UNREACHABLE', `cannot reach the controller at ${url}: ${describeRequestFailure(error, url)}; is it running? (fleetdock controller)`, { cause: error });
     }
-    const text = await response.text();
+    const text = response.body;
     let json: unknown;
     try {
       json = text === '' ? undefined : JSON.parse(text);
     } catch {
       json = undefined;
     }
-    if (!response.ok) {
+    if (response.status < 200 || response.status > 299) {
       const error = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
       if (error && isErrorCode(error.code) && typeof error.message === 'string') {
         const details = error.details && typeof error.details === 'object' ? (error.details as Record<string, unknown>) : undefined;

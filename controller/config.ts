@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FleetdockError } from '../protocol/errors.js';
 import { LOGIN_THROTTLE_DEFAULTS, type LoginThrottleOptions } from './api/login-throttle.js';
+import type { TlsSetting } from './tls/tls-material.js';
 
 /** Everything the controller needs to start. Frozen; build it with `resolveControllerConfig`. */
 export interface ControllerConfig {
@@ -15,6 +16,8 @@ export interface ControllerConfig {
   readonly dataDir: string;
   /** Address the HTTP API and the agent hub listen on; port 0 picks a free port. */
   readonly listen: { readonly host: string; readonly port: number };
+  /** HTTPS with the controller's own CA (default), with the operator's certificate, or insecure plain HTTP. */
+  readonly tls: TlsSetting;
   /** Directory of `NNNN_name.sql` files applied at start. */
   readonly migrationsDir: string;
   /** How often every agent connection is pinged; one that did not pong since the last ping is dropped. */
@@ -70,6 +73,52 @@ export interface ControllerConfigInput {
   driftEnforceIntervalMs?: number | undefined;
   driftSweepIntervalMs?: number | undefined;
   loginThrottle?: Partial<LoginThrottleOptions> | undefined;
+  /** The operator's certificate (chain) and key, PEM; both or neither. */
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+  /** The CA that signed --tls-cert (default: the last certificate in that file). */
+  tlsCa?: string | undefined;
+  /** Extra names (DNS or IP) for the controller's own server certificate. */
+  tlsSan?: readonly string[] | undefined;
+  /** Serve plain HTTP: tokens and proxy passwords cross the network in clear. Loopback only unless the next is set. */
+  insecurePlainHttp?: boolean | undefined;
+  insecurePlainHttpAnyAddress?: boolean | undefined;
+}
+
+/** Whether a listen host only takes connections from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+const SAN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$/;
+
+/** Turns the TLS flags into one setting; throws VALIDATION naming the flag that does not fit. */
+export function resolveTlsSetting(input: ControllerConfigInput, listenHost: string): TlsSetting {
+  const sans = input.tlsSan ?? [];
+  for (const name of sans) {
+    if (name.length > 253 || !SAN.test(name)) throw new FleetdockError('VALIDATION', `--tls-san ${JSON.stringify(name)} is not a DNS name or an IP address`);
+  }
+  if (input.insecurePlainHttp) {
+    const clash = input.tlsCert !== undefined ? '--tls-cert' : input.tlsKey !== undefined ? '--tls-key' : input.tlsCa !== undefined ? '--tls-ca' : sans.length > 0 ? '--tls-san' : null;
+    if (clash) throw new FleetdockError('VALIDATION', `--insecure-plain-http turns TLS off; ${clash} makes no sense with it`);
+    if (!isLoopbackHost(listenHost) && !input.insecurePlainHttpAnyAddress) {
+      throw new FleetdockError(
+        'VALIDATION',
+        `--insecure-plain-http on ${listenHost} would send join tokens, credentials and proxy passwords over the network in clear: listen on 127.0.0.1, drop the flag to serve HTTPS, or add --insecure-plain-http-any-address if a TLS proxy in front of the controller is the only way in`,
+      );
+    }
+    return { mode: 'off' };
+  }
+  if (input.insecurePlainHttpAnyAddress) throw new FleetdockError('VALIDATION', '--insecure-plain-http-any-address only goes with --insecure-plain-http');
+  if ((input.tlsCert === undefined) !== (input.tlsKey === undefined)) {
+    throw new FleetdockError('VALIDATION', `${input.tlsCert === undefined ? '--tls-key' : '--tls-cert'} needs ${input.tlsCert === undefined ? '--tls-cert' : '--tls-key'} too`);
+  }
+  if (input.tlsCert !== undefined) {
+    if (sans.length > 0) throw new FleetdockError('VALIDATION', '--tls-san is for the controller\'s own certificate; with --tls-cert the names are those in your certificate');
+    return { mode: 'files', certPath: resolve(input.tlsCert), keyPath: resolve(input.tlsKey!), caPath: input.tlsCa === undefined ? null : resolve(input.tlsCa) };
+  }
+  if (input.tlsCa !== undefined) throw new FleetdockError('VALIDATION', '--tls-ca goes with --tls-cert and --tls-key');
+  return { mode: 'auto', extraNames: Object.freeze([...sans]) };
 }
 
 /**
@@ -122,9 +171,11 @@ export function resolveControllerConfig(input: ControllerConfigInput = {}): Cont
   }
   const data = input.data ?? CONTROLLER_DEFAULTS.dataDir;
   if (data.trim() === '') throw new FleetdockError('VALIDATION', '--data must not be empty');
+  const listen = Object.freeze(parseListenAddress(input.listen ?? CONTROLLER_DEFAULTS.listen));
   return Object.freeze({
     dataDir: resolve(data),
-    listen: Object.freeze(parseListenAddress(input.listen ?? CONTROLLER_DEFAULTS.listen)),
+    listen,
+    tls: Object.freeze(resolveTlsSetting(input, listen.host)),
     migrationsDir: resolve(input.migrationsDir ?? findMigrationsDir()),
     heartbeatIntervalMs,
     sqliteBusyTimeoutMs: CONTROLLER_DEFAULTS.sqliteBusyTimeoutMs,

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { FleetdockError } from '../protocol/errors.js';
+import { joinTokenSecret } from '../protocol/join-token.js';
 import type { EnrolRequest, EnrolResponse } from '../protocol/messages.js';
 import { generateSecret, hashSecret } from './secrets.js';
 import type { Store } from './store/index.js';
@@ -27,7 +28,7 @@ export function judgeJoinToken(token: JoinTokenRow | undefined, now: Date): stri
 export function enrolHost(store: Store, request: EnrolRequest, now: Date): EnrolResponse {
   const credential = generateSecret();
   return store.db.transaction((): EnrolResponse => {
-    const token = store.joinTokens.findByHash(hashSecret(request.joinToken));
+    const token = store.joinTokens.findByHash(hashSecret(joinTokenSecret(request.joinToken)));
     const problem = judgeJoinToken(token, now);
     if (problem || !token) throw new FleetdockError('JOIN_TOKEN_INVALID', problem ?? 'join token is not valid');
     const existing = store.hosts.find(request.name);

@@ -5,7 +5,8 @@
  * what to show.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -21,6 +22,7 @@ import { createStore } from './store/index.js';
 import { loadOrCreateSecretBox } from './secret-box.js';
 import { applyMigrations } from './store/migrate.js';
 import { WriteBatcher } from './store/write-batcher.js';
+import { loadTlsMaterial } from './tls/tls-material.js';
 
 /** Name of the database file inside the data directory. */
 export const DATABASE_FILE = 'fleetdock.db';
@@ -35,8 +37,13 @@ export interface ControllerDeps {
 
 /** A running controller. */
 export interface RunningController {
-  /** Base URL of the API, e.g. `http://127.0.0.1:7700`. */
+  /**
+   * Base URL of the API from this machine, e.g. `https://127.0.0.1:7700` (`http://` only with insecure
+   * plain HTTP); on a wildcard listen address, the loopback one.
+   */
   url: string;
+  /** The CA agents and the CLI trust (PEM, pin, file), or null on insecure plain HTTP. */
+  tls: { caPem: string; pin: string; caPath: string } | null;
   /** The port actually listened on (useful with port 0). */
   port: number;
   /** The first admin token, only on the start that created it. */
@@ -65,6 +72,11 @@ export async function startController(config: ControllerConfig, deps: Controller
   const now = deps.now ?? (() => new Date());
   const logger = deps.logger ?? pino({ level: 'silent' });
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Before the database opens: a certificate problem leaves nothing to close. Certificates live on
+  // the wall clock every TLS peer checks them by, never on an injected one.
+  const tls = await loadTlsMaterial(config.tls, config.dataDir, config.listen.host, new Date());
+  for (const change of tls?.changes ?? []) logger.info({ tls: change }, 'tls');
+  if (!tls) logger.warn('serving insecure plain HTTP: join tokens, credentials and proxy passwords cross the network in clear');
   const db = openDatabase(join(config.dataDir, DATABASE_FILE), config.sqliteBusyTimeoutMs);
   let hub: AgentHub | undefined;
   let drift: DriftMonitor | undefined;
@@ -96,13 +108,15 @@ export async function startController(config: ControllerConfig, deps: Controller
     });
     rollouts = new RolloutEngine({ store, sender: hub, now, logger, tickIntervalMs: config.rolloutTickIntervalMs, reconnectGraceMs: config.rolloutReconnectGraceMs });
     drift.attachSender(hub);
-    const app = createApiApp({ store, publisher: hub, agents: hub, throttle, now, logger, drift, rollouts }, { maxBodyBytes: config.maxBodyBytes });
-    const server = createServer(app);
+    const app = createApiApp({ store, publisher: hub, agents: hub, throttle, now, logger, drift, rollouts, trust: tls ? { caPem: tls.caPem, pin: tls.pin } : null }, { maxBodyBytes: config.maxBodyBytes });
+    const server = tls ? createHttpsServer({ cert: tls.certChainPem, key: tls.keyPem }, app) : createHttpServer(app);
     server.on('upgrade', hub.handleUpgrade);
     const address = await listen(server, config.listen.host, config.listen.port);
-    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    const url = `http://${host}:${address.port}`;
-    logger.info({ url, dataDir: config.dataDir }, 'controller listening');
+    // A wildcard address is reached from this machine through loopback, which the certificate names.
+    const reachable = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+    const host = reachable.includes(':') ? `[${reachable}]` : reachable;
+    const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
+    logger.info({ url, listen: `${address.address}:${address.port}`, dataDir: config.dataDir, ...(tls ? { caPin: tls.pin } : {}) }, 'controller listening');
     // Resumes rollouts a previous run left unfinished (after a crash too: their state is all in SQLite).
     rollouts.start();
 
@@ -122,7 +136,7 @@ export async function startController(config: ControllerConfig, deps: Controller
         db.close();
         logger.info('controller stopped');
       })());
-    return { url, port: address.port, adminTokenPath: admin.path, ...(admin.token ? { adminToken: admin.token } : {}), close };
+    return { url, port: address.port, tls: tls ? { caPem: tls.caPem, pin: tls.pin, caPath: tls.caPath } : null, adminTokenPath: admin.path, ...(admin.token ? { adminToken: admin.token } : {}), close };
   } catch (error) {
     rollouts?.close();
     await hub?.close().catch(() => {});

@@ -19,6 +19,10 @@ export const ERROR_CATALOGUE = {
   JOIN_TOKEN_INVALID: { status: 401, retryable: false },
   HOST_NAME_TAKEN: { status: 409, retryable: false },
   CREDENTIAL_INVALID: { status: 401, retryable: false },
+  /** The controller's CA is not the one the join token pins (another controller, or someone in between). */
+  CA_PIN_MISMATCH: { status: 502, retryable: false },
+  /** The controller's TLS certificate does not verify (unknown CA, wrong name, expired). */
+  TLS_UNTRUSTED: { status: 502, retryable: false },
   SESSION_REPLACED: { status: 409, retryable: true },
   // resources
   NOT_FOUND: { status: 404, retryable: false },

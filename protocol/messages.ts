@@ -181,3 +181,15 @@ export function parseAgentMessage(text: string | Buffer): AgentMessage {
 export function parseControllerMessage(text: string | Buffer): ControllerMessage {
   return parseWith(ControllerMessageSchema, CONTROLLER_MESSAGE_TYPES, text);
 }
+
+/** WebSocket close codes the controller uses; the agent stops for good on REVOKED. */
+export const CLOSE_CODES = Object.freeze({
+  /** The agent broke the protocol (wrong version, no hello first). */
+  PROTOCOL: 4400,
+  /** A newer connection with the same credential took over. */
+  SESSION_REPLACED: 4409,
+  /** An operator revoked the host: its credential no longer works. */
+  REVOKED: 4401,
+  /** The controller is shutting down. */
+  GOING_AWAY: 1001,
+});

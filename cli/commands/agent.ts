@@ -6,12 +6,22 @@ import { existsSync } from 'node:fs';
 import { pino } from 'pino';
 import { startAgent } from '../../agent/agent.js';
 import { AGENT_DEFAULTS, buildAgentConfig } from '../../agent/config.js';
+import { FleetdockError, type ErrorCode } from '../../protocol/errors.js';
 import { parseCommandArgs, UsageError, withUsage } from '../args.js';
+
+/**
+ * Exit status when retrying cannot help (EX_CONFIG): the token, the pin, the certificate or the
+ * credential is wrong. The agent's systemd unit has RestartPreventExitStatus=78, so it stays down.
+ */
+export const EXIT_OPERATOR_MUST_ACT = 78;
+const OPERATOR_MUST_ACT: ReadonlySet<ErrorCode> = new Set(['JOIN_TOKEN_INVALID', 'HOST_NAME_TAKEN', 'CA_PIN_MISMATCH', 'TLS_UNTRUSTED', 'CREDENTIAL_INVALID', 'VALIDATION']);
 
 const USAGE = `usage: fleetdock agent --controller URL [--join-token TOKEN] [options]
 
-  --controller URL          the controller, http(s)://host:port
-  --join-token TOKEN        join token (needed once, until the state dir holds a credential)
+  --controller URL          the controller, https://host:port (http:// only for a controller on --insecure-plain-http)
+  --join-token TOKEN        join token (needed once, until the state dir holds a credential); it pins
+                            the controller's CA: the agent checks it before it sends anything secret
+  --ca-file PATH            trust this CA for the controller instead of the token's pin (e.g. a company PKI)
   --state-dir DIR           credential and state (default ${AGENT_DEFAULTS.stateDir})
   --root DIR                prefix for every host path (default /)
   --docker-host unix:///P   dockerd's API socket (default ${AGENT_DEFAULTS.dockerHost})
@@ -30,6 +40,7 @@ export function run(argv: string[]): Promise<number> {
     const { values, positionals } = parseCommandArgs(argv, {
       controller: { type: 'string' },
       'join-token': { type: 'string' },
+      'ca-file': { type: 'string' },
       'state-dir': { type: 'string' },
       root: { type: 'string' },
       'docker-host': { type: 'string' },
@@ -53,11 +64,17 @@ export function run(argv: string[]): Promise<number> {
     }
     const log = pino({ name: 'fleetdock-agent', level });
     log.info({ controller: config.controller, name: config.name, serviceManager: config.serviceManager, root: config.root }, 'agent starting');
-    const agent = await startAgent(config, log);
-    const stop = () => void agent.stop();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    await agent.done;
+    try {
+      const agent = await startAgent(config, log);
+      const stop = () => void agent.stop();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await agent.done;
+    } catch (error) {
+      if (!(error instanceof FleetdockError) || !OPERATOR_MUST_ACT.has(error.code)) throw error;
+      process.stderr.write(`fleetdock: ${error.message} [${error.code}]\n`);
+      return EXIT_OPERATOR_MUST_ACT;
+    }
     log.info('agent stopped');
     return 0;
   });

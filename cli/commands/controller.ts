@@ -9,13 +9,24 @@ import { CONTROLLER_DEFAULTS, resolveControllerConfig, type ControllerConfig } f
 import { startController } from '../../controller/server.js';
 import { parseCommandArgs, UsageError, withUsage } from '../args.js';
 
-const USAGE = `usage: fleetdock controller [--data DIR] [--listen HOST:PORT] [--offline-after SECONDS] [--enforce-interval SECONDS]
+const USAGE = `usage: fleetdock controller [--data DIR] [--listen HOST:PORT] [TLS options] [--offline-after SECONDS] [--enforce-interval SECONDS]
 
-Runs the controller: the HTTP API for operators, the WebSocket hub for agents, the SQLite store.
+Runs the controller: the HTTPS API for operators, the WebSocket hub for agents, the SQLite store.
+On its first start it makes its own CA (DATA/tls/ca.pem) and a server certificate; join tokens carry
+the CA's pin, so agents check they talk to this controller before they send anything secret.
 
 options:
-  --data DIR          data directory: database and admin.token (default ${CONTROLLER_DEFAULTS.dataDir})
+  --data DIR          data directory: database, admin.token, tls/ (default ${CONTROLLER_DEFAULTS.dataDir})
   --listen HOST:PORT  address to listen on (default ${CONTROLLER_DEFAULTS.listen}; port 0 picks a free one)
+  --tls-san NAME[,NAME...]
+                      more DNS names or IPs for the controller's own certificate (always: localhost,
+                      127.0.0.1, ::1, this hostname, the --listen address); repeatable
+  --tls-cert PATH --tls-key PATH [--tls-ca PATH]
+                      serve your own certificate (chain) instead; the CA agents pin is --tls-ca, or
+                      else the last certificate in --tls-cert
+  --insecure-plain-http
+                      serve plain HTTP: tokens, credentials and proxy passwords in clear; only on a
+                      loopback --listen address, unless --insecure-plain-http-any-address too
   --offline-after SECONDS
                       drift: a host not connected for this long is reported offline (default ${CONTROLLER_DEFAULTS.driftOfflineAfterMs / 1000})
   --enforce-interval SECONDS
@@ -49,6 +60,12 @@ export async function run(argv: string[]): Promise<number> {
       listen: { type: 'string' },
       'offline-after': { type: 'string' },
       'enforce-interval': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'tls-san': { type: 'string', multiple: true },
+      'insecure-plain-http': { type: 'boolean' },
+      'insecure-plain-http-any-address': { type: 'boolean' },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     let config: ControllerConfig;
@@ -58,6 +75,12 @@ export async function run(argv: string[]): Promise<number> {
         listen: values.listen,
         driftOfflineAfterMs: parseSecondsFlag('offline-after', values['offline-after']),
         driftEnforceIntervalMs: parseSecondsFlag('enforce-interval', values['enforce-interval']),
+        tlsCert: values['tls-cert'],
+        tlsKey: values['tls-key'],
+        tlsCa: values['tls-ca'],
+        tlsSan: (values['tls-san'] ?? []).flatMap((list) => list.split(',')).map((name) => name.trim()).filter((name) => name !== ''),
+        insecurePlainHttp: values['insecure-plain-http'],
+        insecurePlainHttpAnyAddress: values['insecure-plain-http-any-address'],
       });
     } catch (error) {
       if (error instanceof FleetdockError && error.code === 'VALIDATION') throw new UsageError(error.message);
@@ -72,6 +95,11 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`fleetdock: the admin token is in ${controller.adminTokenPath}\n`);
     }
     process.stderr.write(`fleetdock: controller listening on ${controller.url}\n`);
+    if (controller.tls) {
+      process.stderr.write(`fleetdock: CA ${controller.tls.caPath}, pin sha256:${controller.tls.pin} (join tokens carry it; the CLI takes --ca-file ${controller.tls.caPath})\n`);
+    } else {
+      process.stderr.write('fleetdock: WARNING: insecure plain HTTP; join tokens, credentials and proxy passwords cross the network in clear\n');
+    }
     const signal = await stopped;
     logger.info({ signal }, 'stopping');
     await controller.close();

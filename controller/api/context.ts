@@ -38,6 +38,14 @@ export interface ApiDeps {
   agents?: AgentDisconnector | undefined;
   /** Counts failed logins per address and refuses an address that failed too often (429). */
   throttle?: LoginThrottle | undefined;
+  /** The CA agents pin (PEM and pin), or null when the controller serves insecure plain HTTP. */
+  trust?: ControllerTrust | null | undefined;
+}
+
+/** What a TLS controller tells about its CA: served at GET /v1/ca, and the pin put in join tokens. */
+export interface ControllerTrust {
+  caPem: string;
+  pin: string;
 }
 
 /** One request, already authorised. `body` and `query` are untrusted until a handler parses them. */

@@ -2,11 +2,12 @@
  * The HTTP API's routes as one explicit table: method and path, the handler, and who may call it.
  * A route not in this table does not exist (404). Roles: `admin` may do everything; `operator`
  * changes settings, rollouts, drift policy, join tokens and hosts; `viewer` only reads. Anonymous
- * callers reach health and enrolment only (the join token in the body is the proof).
+ * callers reach health, the CA certificate and enrolment only (the join token in the body is the proof).
  * test/controller/access-matrix.test.ts walks this table: a new route needs an entry there.
  */
 import type { Access } from './auth.js';
 import type { Handler } from './context.js';
+import { getCa } from './handlers/ca.js';
 import { getDrift, putDriftPolicy } from './handlers/drift.js';
 import { postEnrol } from './handlers/enrol.js';
 import { getGroup, getRevision, listGroups, listRevisions, postGroup, postJoinToken, putSettings } from './handlers/groups.js';
@@ -35,6 +36,7 @@ const READ = ['admin', 'operator', 'viewer'] as const;
 /** Every route the controller serves. */
 export const ROUTES: readonly Route[] = Object.freeze([
   { method: 'get', path: '/v1/health', access: 'anonymous', handler: getHealth },
+  { method: 'get', path: '/v1/ca', access: 'anonymous', handler: getCa },
   { method: 'post', path: '/v1/enrol', access: 'anonymous', handler: postEnrol },
   { method: 'post', path: '/v1/groups', access: CHANGE, handler: postGroup },
   { method: 'get', path: '/v1/groups', access: READ, handler: listGroups },

@@ -19,7 +19,8 @@ import type { Revision } from '../store/revisions.js';
 import type { WriteBatcher } from '../store/write-batcher.js';
 import type { LoginThrottle } from '../api/login-throttle.js';
 import { authenticateAgent, isAgentPath, refuseUpgrade } from './upgrade.js';
-import { AgentSession, CLOSE_CODES, renderDesiredMessage } from './session.js';
+import { CLOSE_CODES } from '../../protocol/messages.js';
+import { AgentSession, renderDesiredMessage } from './session.js';
 
 /** What the hub needs. */
 export interface HubDeps {

@@ -19,17 +19,7 @@ import type { HostIdentity } from '../store/hosts.js';
 import type { Revision } from '../store/revisions.js';
 import type { WriteBatcher } from '../store/write-batcher.js';
 
-/** WebSocket close codes the controller uses. */
-export const CLOSE_CODES = Object.freeze({
-  /** The agent broke the protocol (wrong version, no hello first). */
-  PROTOCOL: 4400,
-  /** A newer connection with the same credential took over. */
-  SESSION_REPLACED: 4409,
-  /** An operator revoked the host: its credential no longer works. */
-  REVOKED: 4401,
-  /** The controller is shutting down. */
-  GOING_AWAY: 1001,
-});
+import { CLOSE_CODES } from '../../protocol/messages.js';
 
 /** A slow reader whose unsent data passes this is dropped; it gets the latest revision on reconnect. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;

@@ -32,7 +32,7 @@ describe('agent protocol handling', () => {
     });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     stateDir = mkdtempSync(join(tmpdir(), 'fleetdock-agent-'));
-    await saveCredential(stateDir, { controller: url, hostId: 'h-1', name: 'bs9', group: 'g', credential: 'the-host-credential' });
+    await saveCredential(stateDir, { controller: url, hostId: 'h-1', name: 'bs9', group: 'g', credential: 'the-host-credential', ca: null });
     const root = mkdtempSync(join(tmpdir(), 'fleetdock-root-'));
     const config = buildAgentConfig({ controller: url, 'state-dir': stateDir, root, 'docker-host': `unix://${join(root, 'no-docker.sock')}`, 'service-manager': 'signal', pidfile: join(root, 'docker.pid'), name: 'bs9' }, false);
     agent = await startAgent(config, pino({ level: 'silent' }));

@@ -11,7 +11,7 @@ import { buildAgentConfig, type AgentConfig } from '../../agent/config.js';
 import { requireLab } from '../../lab/availability.js';
 import { startBareDockerd, type BareDockerd } from '../../lab/dockerd.js';
 import { startRegistryMirror, type RegistryMirror } from '../../lab/registry.js';
-import { startTestController, type TestController } from '../controller/harness.js';
+import { caFor, startTestController, type TestController } from '../controller/harness.js';
 import { waitFor } from '../support/wait.js';
 
 const lab = requireLab();
@@ -112,7 +112,7 @@ describe.skipIf(!lab)('controller and agent over loopback', () => {
     try {
       await expect(startAgent({ ...config, joinToken: token, stateDir: otherState }, silent)).rejects.toMatchObject({ code: 'HOST_NAME_TAKEN' });
       const status = await new Promise<number>((resolve, reject) => {
-        const ws = new WebSocket(`${controller.controller.url.replace(/^http/, 'ws')}/v1/agent`, { headers: { authorization: 'Bearer forged-credential' } });
+        const ws = new WebSocket(`${controller.controller.url.replace(/^http/, 'ws')}/v1/agent`, { headers: { authorization: 'Bearer forged-credential' }, ca: caFor(controller.controller.url) });
         ws.on('unexpected-response', (_req, res) => {
           resolve(res.statusCode ?? 0);
           ws.terminate();

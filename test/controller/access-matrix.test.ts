@@ -12,6 +12,7 @@ type Level = 'anonymous' | 'read' | 'change' | 'admin';
 
 const MATRIX: Record<string, Level> = {
   'GET /v1/health': 'anonymous',
+  'GET /v1/ca': 'anonymous',
   'POST /v1/enrol': 'anonymous',
   'POST /v1/groups': 'change',
   'GET /v1/groups': 'read',

@@ -31,9 +31,9 @@ describe('renderSettingsRequest', () => {
 
 describe('resolveConnection', () => {
   it('takes flags over the environment over the defaults', () => {
-    expect(resolveConnection({}, {})).toEqual({ url: DEFAULT_CONTROLLER_URL, token: null });
-    expect(resolveConnection({}, { FLEETDOCK_URL: 'http://c:7700/', FLEETDOCK_TOKEN: 'env' })).toEqual({ url: 'http://c:7700', token: 'env' });
-    expect(resolveConnection({ controller: 'https://d', token: 'flag' }, { FLEETDOCK_URL: 'http://c:7700', FLEETDOCK_TOKEN: 'env' })).toEqual({ url: 'https://d', token: 'flag' });
+    expect(resolveConnection({}, {})).toEqual({ url: DEFAULT_CONTROLLER_URL, token: null, ca: null });
+    expect(resolveConnection({}, { FLEETDOCK_URL: 'http://c:7700/', FLEETDOCK_TOKEN: 'env' })).toEqual({ url: 'http://c:7700', token: 'env', ca: null });
+    expect(resolveConnection({ controller: 'https://d', token: 'flag' }, { FLEETDOCK_URL: 'http://c:7700', FLEETDOCK_TOKEN: 'env' })).toEqual({ url: 'https://d', token: 'flag', ca: null });
   });
 
   it('reads --token-file, trimmed, and names a file it cannot read', () => {

@@ -1,11 +1,11 @@
 // The operator CLI as a user runs it: `node bin/fleetdock.js ...` in a child process against a real
 // controller, checking what it prints and how it exits.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FACTS, RawAgent, applyResult, startTestController, type TestController } from './harness.js';
+import { FACTS, RawAgent, applyResult, httpTo, startTestController, type TestController } from './harness.js';
 import { ensureCliBuilt, runCli, type CliResult } from '../support/cli.js';
 import { findFreePort } from '../../lab/ports.js';
 
@@ -16,7 +16,7 @@ let t: TestController;
 
 /** Runs the CLI; never throws, returns exit code and output. */
 async function fleetdock(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
-  return runCli(args, { FLEETDOCK_URL: t.controller.url, FLEETDOCK_TOKEN: t.token, ...env }, 20_000);
+  return runCli(args, { ...t.cliEnv, ...env }, 20_000);
 }
 
 beforeAll(async () => {
@@ -98,7 +98,9 @@ describe('fleetdock token and hosts', () => {
     await fleetdock(['group', 'create', 'builders']);
     const created = await fleetdock(['token', 'create', '--group', 'builders', '--uses', '2', '--ttl', '600']);
     expect(created.code).toBe(0);
-    expect(created.stdout).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
+    // The token carries the pin of this controller's CA, so an agent can check whom it enrols with.
+    expect(created.stdout).toBe(`FD1${t.controller.tls!.pin}::${created.stdout.split('::')[1]}`);
+    expect(created.stdout).toMatch(/^FD1[0-9a-f]{64}::[A-Za-z0-9_-]{43}\n$/);
     const token = created.stdout.trim();
     const enrolled = await t.api('POST', '/v1/enrol', { joinToken: token, name: 'bs7', facts: FACTS }, { token: null });
     expect(enrolled.status).toBe(201);
@@ -183,7 +185,8 @@ function runController(data: string): Promise<{ code: number | null; stdout: str
       const url = /controller listening on (\S+)/.exec(stderr)?.[1];
       if (url && !signalled) {
         signalled = true;
-        const health = await fetch(`${url}/v1/health`).then((r) => r.status, () => 0);
+        const ca = readFileSync(join(data, 'tls', 'ca.pem'), 'utf8');
+        const health = await httpTo(`${url}/v1/health`, { ca }).then((r) => r.status, () => 0);
         if (health !== 200) reject(new Error(`health answered ${health}`));
         child.kill('SIGTERM');
       }

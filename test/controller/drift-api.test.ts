@@ -25,7 +25,7 @@ let env: Record<string, string>;
 beforeAll(async () => {
   await ensureCliBuilt();
   t = await startTestController({ config: { driftEnforceIntervalMs: 60_000 } });
-  env = { FLEETDOCK_URL: t.controller.url, FLEETDOCK_TOKEN: t.token };
+  env = t.cliEnv;
   const { credential } = await t.enrol('bs1', 'ci');
   const set = await t.api('PUT', '/v1/groups/ci/settings', { registryMirrors: [MIRROR], daemonProxy: { http: `http://builder:${CANARY}@proxy.internal:3128` } });
   expect(set.status).toBe(201);

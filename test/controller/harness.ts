@@ -1,7 +1,9 @@
 /**
  * Test harness for the controller: a real controller on 127.0.0.1 port 0 over a real SQLite file in a
- * temporary directory, an HTTP helper that returns status and parsed body, and a raw `ws` agent client
- * (not the real agent) that queues what the controller sends.
+ * temporary directory, serving HTTPS with its own CA as in production (plain HTTP only when a test
+ * passes `config: { insecurePlainHttp: true }`), an HTTP helper that returns status and parsed body
+ * and trusts that CA alone, the environment for the real CLI, and a raw `ws` agent client (not the
+ * real agent) that queues what the controller sends.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +12,35 @@ import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import { resolveControllerConfig, type ControllerConfigInput } from '../../controller/config.js';
 import { startController, type RunningController } from '../../controller/server.js';
+import { sendRequest } from '../../protocol/http-request.js';
 import { AGENT_VERSION, PROTOCOL_VERSION } from '../../protocol/version.js';
+
+/** The CA of each controller this process started, by base URL: what RawAgent and httpTo trust. */
+const TRUSTED_CAS = new Map<string, string>();
+
+/** The CA PEM to trust for a test controller's URL (undefined: plain HTTP or not started here). */
+export function caFor(url: string): string | undefined {
+  return TRUSTED_CAS.get(new URL(url).origin);
+}
+
+/**
+ * One request to a controller, trusting its CA (`ca`, else the one of a controller started here);
+ * the answer as the `api` helper gives it.
+ */
+export async function httpTo(url: string, init: { method?: string; headers?: Record<string, string>; body?: string; ca?: string } = {}): Promise<HttpResult> {
+  const response = await sendRequest(url, { ...init, ca: init.ca ?? caFor(url), maxBodyBytes: 64 * 1024 * 1024 });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(response.body);
+  } catch {
+    parsed = undefined;
+  }
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return { status: response.status, headers, text: response.body, body: parsed };
+}
 
 /** A clock a test can move. */
 export function createClock(start = '2026-11-28T10:00:00.000Z') {
@@ -35,6 +65,8 @@ export interface TestController {
   controller: RunningController;
   dataDir: string;
   token: string;
+  /** FLEETDOCK_URL, FLEETDOCK_TOKEN (admin) and FLEETDOCK_CA_FILE for the real CLI. */
+  cliEnv: Record<string, string>;
   /** Calls the API with the admin token (or `token`, or none with `token: null`). */
   api(method: string, path: string, body?: unknown, options?: { token?: string | null; rawBody?: string; contentType?: string }): Promise<HttpResult>;
   /** Creates a group, a join token and enrols `name`; returns the host credential. */
@@ -58,21 +90,15 @@ export async function startTestController(
   });
   const controller = await startController(config, { ...(options.now ? { now: options.now } : {}), ...(options.logger ? { logger: options.logger } : {}) });
   const token = controller.adminToken ?? readFileSync(controller.adminTokenPath, 'utf8').trim();
+  if (controller.tls) TRUSTED_CAS.set(new URL(controller.url).origin, controller.tls.caPem);
+  const cliEnv: Record<string, string> = { FLEETDOCK_URL: controller.url, FLEETDOCK_TOKEN: token, ...(controller.tls ? { FLEETDOCK_CA_FILE: controller.tls.caPath } : {}) };
   const api: TestController['api'] = async (method, path, body, opts = {}) => {
     const headers: Record<string, string> = {};
     const bearer = opts.token === undefined ? token : opts.token;
     if (bearer !== null) headers.authorization = `Bearer ${bearer}`;
     const payload = opts.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
     if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
-    const response = await fetch(`${controller.url}${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, headers: response.headers, text, body: parsed };
+    return httpTo(`${controller.url}${path}`, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
   };
   const enrol: TestController['enrol'] = async (name, group) => {
     const existing = await api('GET', `/v1/groups/${group}`);
@@ -86,10 +112,12 @@ export async function startTestController(
     controller,
     dataDir,
     token,
+    cliEnv,
     api,
     enrol,
     async stop() {
       await controller.close();
+      TRUSTED_CAS.delete(new URL(controller.url).origin);
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
@@ -148,7 +176,8 @@ export class RawAgent {
   /** Connects with `credential` (none when null); rejects with the HTTP status if the upgrade is refused. */
   static connect(baseUrl: string, credential: string | null, options: { path?: string; autoPong?: boolean } = {}): Promise<RawAgent> {
     const url = `${baseUrl.replace(/^http/, 'ws')}${options.path ?? '/v1/agent'}`;
-    const ws = new WebSocket(url, { headers: credential === null ? {} : { authorization: `Bearer ${credential}` }, autoPong: options.autoPong ?? true });
+    const ca = caFor(baseUrl);
+    const ws = new WebSocket(url, { headers: credential === null ? {} : { authorization: `Bearer ${credential}` }, autoPong: options.autoPong ?? true, ...(ca ? { ca } : {}) });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new RawAgent(ws)));
       ws.once('unexpected-response', (_req, res) => {

@@ -13,7 +13,7 @@ const refusing = new Set<string>();
 const silent = new Set<string>();
 
 async function fleetdock(args: string[]): Promise<CliResult> {
-  return runCli(args, { FLEETDOCK_URL: t.controller.url, FLEETDOCK_TOKEN: t.token });
+  return runCli(args, t.cliEnv);
 }
 
 /** Enrols and connects `name` in `group`; its agent answers every desired revision at once. */

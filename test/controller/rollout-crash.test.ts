@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { FACTS, applyResult, eventually, hello } from './harness.js';
+import { FACTS, applyResult, eventually, hello, httpTo } from './harness.js';
 import { ensureCliBuilt } from '../support/cli.js';
 import { findFreePort } from '../../lab/ports.js';
 
@@ -36,11 +36,13 @@ class SimAgent {
     readonly name: string,
     readonly url: string,
     readonly credential: string,
+    /** The controller's CA: the only one trusted, as by the real agent. */
+    readonly ca: string,
   ) {}
 
   start(): void {
     if (this.#stopped) return;
-    const ws = new WebSocket(`${this.url.replace(/^http/, 'ws')}/v1/agent`, { headers: { authorization: `Bearer ${this.credential}` } });
+    const ws = new WebSocket(`${this.url.replace(/^http/, 'ws')}/v1/agent`, { headers: { authorization: `Bearer ${this.credential}` }, ca: this.ca });
     this.#ws = ws;
     ws.on('open', () => ws.send(JSON.stringify(hello({ appliedRevision: this.applied, facts: { ...FACTS, hostname: this.name } }))));
     ws.on('message', (data) => this.#receive(ws, JSON.parse(String(data))));
@@ -85,6 +87,7 @@ describe('a controller killed during a rollout', { timeout: 120_000 }, () => {
   let url: string;
   let child: ChildProcess | undefined;
   let token: string;
+  let ca: string;
   const agents: SimAgent[] = [];
 
   /** Starts `fleetdock controller` on the data dir and port; resolves once it listens. */
@@ -114,21 +117,23 @@ describe('a controller killed during a rollout', { timeout: 120_000 }, () => {
   }
 
   async function api(method: string, path: string, body?: unknown): Promise<any> {
-    const response = await fetch(`${url}${path}`, {
+    const response = await httpTo(`${url}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ca,
     });
-    return response.json();
+    return response.body;
   }
 
   beforeAll(async () => {
     await ensureCliBuilt();
     dataDir = mkdtempSync(join(tmpdir(), 'fleetdock-crash-'));
     port = await findFreePort();
-    url = `http://127.0.0.1:${port}`;
+    url = `https://127.0.0.1:${port}`;
     child = await startController();
     token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+    ca = readFileSync(join(dataDir, 'tls', 'ca.pem'), 'utf8');
   }, 180_000);
 
   afterAll(async () => {
@@ -141,8 +146,8 @@ describe('a controller killed during a rollout', { timeout: 120_000 }, () => {
     await api('POST', '/v1/groups', { name: 'ci' });
     for (const name of HOSTS) {
       const { token: joinToken } = await api('POST', '/v1/groups/ci/join-tokens', {});
-      const enrolled = await fetch(`${url}/v1/enrol`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ joinToken, name, facts: FACTS }) });
-      agents.push(new SimAgent(name, url, ((await enrolled.json()) as { credential: string }).credential));
+      const enrolled = await httpTo(`${url}/v1/enrol`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ joinToken, name, facts: FACTS }), ca });
+      agents.push(new SimAgent(name, url, (enrolled.body as { credential: string }).credential, ca));
     }
     expect((await api('PUT', '/v1/groups/ci/settings', { registryMirrors: ['http://mirror-1:5000'] })).revision).toBe(1);
     for (const agent of agents) agent.start();

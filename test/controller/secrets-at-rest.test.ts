@@ -1,6 +1,6 @@
 // A proxy password set through the API is in no file of the controller's data directory (database,
 // WAL, anything), in no API answer, and still reaches the agent that needs it, across a restart.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RawAgent, startTestController, type TestController } from './harness.js';
@@ -8,7 +8,7 @@ import { RawAgent, startTestController, type TestController } from './harness.js
 const CANARY = 'canary-Pw-7f3a9';
 
 function filesContaining(dir: string, needle: string): string[] {
-  return readdirSync(dir).filter((name) => readFileSync(join(dir, name)).includes(needle));
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((name) => statSync(join(dir, name)).isFile() && readFileSync(join(dir, name)).includes(needle));
 }
 
 describe('proxy passwords at rest', () => {

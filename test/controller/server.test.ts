@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findMigrationsDir, resolveControllerConfig } from '../../controller/config.js';
 import { startController } from '../../controller/server.js';
 import { FleetdockError } from '../../protocol/errors.js';
+import { httpTo } from './harness.js';
 
 let root: string;
 
@@ -35,7 +36,7 @@ describe('startController', () => {
     try {
       expect(second.adminToken).toBeUndefined();
       expect(readFileSync(second.adminTokenPath, 'utf8')).toBe(`${first.adminToken}\n`);
-      const groups = await fetch(`${second.url}/v1/groups`, { headers: { authorization: `Bearer ${first.adminToken}` } });
+      const groups = await httpTo(`${second.url}/v1/groups`, { headers: { authorization: `Bearer ${first.adminToken}` }, ca: second.tls!.caPem });
       expect(groups.status).toBe(200);
     } finally {
       await second.close();
@@ -45,13 +46,15 @@ describe('startController', () => {
   it('stores secrets only as hashes', async () => {
     const controller = await startController(config());
     const headers = { authorization: `Bearer ${controller.adminToken}`, 'content-type': 'application/json' };
-    await fetch(`${controller.url}/v1/groups`, { method: 'POST', headers, body: JSON.stringify({ name: 'ci' }) });
-    const joinToken = (await (await fetch(`${controller.url}/v1/groups/ci/join-tokens`, { method: 'POST', headers, body: '{}' })).json()) as { token: string };
+    const ca = controller.tls!.caPem;
+    await httpTo(`${controller.url}/v1/groups`, { method: 'POST', headers, body: JSON.stringify({ name: 'ci' }), ca });
+    const joinToken = (await httpTo(`${controller.url}/v1/groups/ci/join-tokens`, { method: 'POST', headers, body: '{}', ca })).body as { token: string };
+    expect(joinToken.token).toMatch(/^FD1[0-9a-f]{64}::/);
     await controller.close();
     const files = ['fleetdock.db', 'fleetdock.db-wal'].map((f) => join(root, 'data', f)).filter((f) => existsSync(f));
     const dump = files.map((f) => readFileSync(f).toString('latin1')).join('');
     expect(dump).not.toContain(controller.adminToken!);
-    expect(dump).not.toContain(joinToken.token);
+    expect(dump).not.toContain(joinToken.token.split('::')[1]);
   });
 
   it('refuses to start when a migration fails, naming it, and leaves the database as it was', async () => {

@@ -8,7 +8,7 @@ import { ensureCliBuilt, runCli, type CliResult } from '../support/cli.js';
 let t: TestController;
 
 async function fleetdock(args: string[], token: string = t.token): Promise<CliResult> {
-  return runCli(args, { FLEETDOCK_URL: t.controller.url, FLEETDOCK_TOKEN: token }, 20_000);
+  return runCli(args, { ...t.cliEnv, FLEETDOCK_TOKEN: token }, 20_000);
 }
 
 beforeAll(async () => {

@@ -67,7 +67,7 @@ describe.skipIf(!lab)('build servers with systemd', { timeout: 180_000 }, () => 
       startRegistryMirror({ tls: { names: ['registry.test'] }, seed: ['team/tool'] }),
       startProxy({ hosts: { 'registry.test': '127.0.0.1' } }),
     ]);
-    env = { FLEETDOCK_URL: controller.controller.url, FLEETDOCK_TOKEN: controller.token };
+    env = controller.cliEnv;
     for (const group of ['builders', 'puppet', 'quirky']) expect((await runCli(['group', 'create', group], env)).code).toBe(0);
     await Promise.all([
       boot('bs1', 'builders'),

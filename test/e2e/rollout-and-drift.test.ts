@@ -38,7 +38,7 @@ describe.skipIf(!lab)('rollouts and drift on three build servers', { timeout: 18
 
   beforeAll(async () => {
     [controller, mirror, other] = await Promise.all([startTestController(), startRegistryMirror(), startRegistryMirror()]);
-    env = { FLEETDOCK_URL: controller.controller.url, FLEETDOCK_TOKEN: controller.token };
+    env = controller.cliEnv;
     expect((await cli('group', 'create', 'fleet')).code).toBe(0);
     // The first revision of a new group has nothing to break: it is current at once (here: nothing set).
     expect((await cli('group', 'set', 'fleet')).code).toBe(0);

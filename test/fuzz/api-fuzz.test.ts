@@ -173,7 +173,9 @@ describe('API and WebSocket fuzz', () => {
       now: clock.now,
       // The fuzzer presents bad tokens on purpose: a throttle that blocked 127.0.0.1 would stop every
       // later request at the door and hide the handlers from the fuzz.
-      config: { loginThrottle: { maxFailures: 1_000_000_000 } },
+      // Plain HTTP on loopback (--insecure-plain-http): the fuzz aims at the API and the hub behind the
+      // TLS layer, and malformed raw HTTP needs a plain socket to reach the parser at all.
+      config: { loginThrottle: { maxFailures: 1_000_000_000 }, insecurePlainHttp: true },
     });
     expect((await tc.api('POST', '/v1/groups', { name: GROUP })).status).toBe(201);
     expect((await tc.api('PUT', `/v1/groups/${GROUP}/settings`, SETTINGS)).status).toBe(201);

@@ -3,6 +3,7 @@
  * changed; sent to hosts at once only when it is the group's first, otherwise a rollout moves them),
  * read its revision history, and make join tokens.
  */
+import { formatJoinToken } from '../../../protocol/join-token.js';
 import { SettingsSchema } from '../../../protocol/settings.js';
 import { diffSettingsFields } from '../../rollout/plan-changes.js';
 import { generateSecret, hashSecret } from '../../secrets.js';
@@ -87,7 +88,10 @@ export const getRevision: Handler = ({ params, deps }) => {
   return { status: 200, body: renderRevisionView(deps.store.revisions.require(group.id, group.name, number)) };
 };
 
-/** POST /v1/groups/:name/join-tokens `{ uses?, ttlSeconds? }`: 201 with the token, shown this once. */
+/**
+ * POST /v1/groups/:name/join-tokens `{ uses?, ttlSeconds? }`: 201 with the token, shown this once
+ * (`FD1<CA pin>::<secret>` on a TLS controller; only the secret's hash is stored).
+ */
 export const postJoinToken: Handler = ({ params, body, operator, deps }) => {
   const request = parseInput(CreateJoinTokenRequestSchema, body ?? {});
   const group = deps.store.groups.require(params.name!);
@@ -98,6 +102,7 @@ export const postJoinToken: Handler = ({ params, body, operator, deps }) => {
   // The token itself never goes into the log: only that one was made, for how many hosts, until when.
   deps.store.audit.record({ at: createdAt, actor: operator?.name ?? 'admin', action: 'token.create', group: group.name, details: { uses: request.uses, expiresAt: expiresAt.toISOString() } });
   deps.logger.info({ group: group.name, uses: request.uses, expiresAt, by: operator?.name }, 'join token created');
-  const reply: JoinTokenResponse = { token, group: group.name, expiresAt: expiresAt.toISOString(), uses: request.uses };
+  // On a TLS controller the token carries the CA pin, so an agent can check whom it talks to first.
+  const reply: JoinTokenResponse = { token: formatJoinToken(deps.trust?.pin ?? null, token), group: group.name, expiresAt: expiresAt.toISOString(), uses: request.uses };
   return { status: 201, body: reply };
 };

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { FleetdockError } from '../../../protocol/errors.js';
 import { summarizeFleet } from '../../drift/summary.js';
-import { CLOSE_CODES } from '../../hub/session.js';
+import { CLOSE_CODES } from '../../../protocol/messages.js';
 import type { Handler } from '../context.js';
 import { parseInput } from '../validate.js';
 import { renderHostView } from '../views.js';
