@@ -3,6 +3,9 @@
  * decides. One ticker for all rollouts (timeouts, offline hosts), plus a step soon after every apply
  * result or hello; no per-host timers.
  *
+ * Parts: rollout-commands.ts (creating, pausing, resuming, aborting: one transaction each),
+ * write-step.ts (one step's writes), rollout-model.ts (the in-memory copy), step.ts (the decisions).
+ *
  * Crash safety: everything lives in SQLite. Each step's decisions (every host transition and each
  * host's desired revision) are written in ONE transaction, and only then are `desired` messages sent.
  * A controller killed at any moment therefore restarts with each host either still pending (never told)
@@ -22,10 +25,13 @@ import type { Logger } from 'pino';
 import { FleetdockError } from '../../protocol/errors.js';
 import type { Store } from '../store/index.js';
 import type { Revision } from '../store/revisions.js';
-import type { RolloutHostRow, RolloutHostUpdate, RolloutRow } from '../store/rollouts.js';
+import type { RolloutHostRow, RolloutRow } from '../store/rollouts.js';
 import { renderDesiredMessage } from '../hub/session.js';
-import { planRolloutBatches, planRolloutDryRun, resolveRolloutTarget, type RolloutPlan } from './dry-run.js';
-import { ACTIVE_ROLLOUT_STATES, stepResults, stepRollout, type HostRolloutState, type RolloutState, type StepLimits, type StepOutput, type StepResultReport } from './step.js';
+import { planRolloutDryRun, type RolloutPlan } from './dry-run.js';
+import { createRollout, refuseActive, transitionRollout, type RolloutTransition } from './rollout-commands.js';
+import { followCommittedUpdates, newModel, type ModelHost, type RolloutModel } from './rollout-model.js';
+import { ACTIVE_ROLLOUT_STATES, stepResults, stepRollout, TERMINAL_ROLLOUT_STATES as TERMINAL, type HostRolloutState, type RolloutState, type StepLimits, type StepOutput, type StepResultReport } from './step.js';
+import { writeStep, type WrittenStep } from './write-step.js';
 import { defaultStrategy, resolveFailureBudget, type Strategy } from './strategy.js';
 
 export type { PlannedHost, RolloutPlan } from './dry-run.js';
@@ -38,28 +44,6 @@ export interface DesiredSender {
   isConnected(hostId: string): boolean;
 }
 
-type ModelHost = RolloutHostRow & { id: string };
-
-/** A rollout the engine is stepping, held in memory between steps (written through to SQLite). */
-interface RolloutModel {
-  rollout: RolloutRow;
-  hosts: ModelHost[];
-  byId: Map<string, ModelHost>;
-  /** Hosts whose apply result arrived since the last step. */
-  reported: Set<string>;
-  /** Hosts per batch and state (`${batch}:${state}`), kept with every committed change. */
-  counts: Map<string, number>;
-}
-
-function countHosts(hosts: readonly ModelHost[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const h of hosts) counts.set(`${h.batch}:${h.state}`, (counts.get(`${h.batch}:${h.state}`) ?? 0) + 1);
-  return counts;
-}
-
-function newModel(rollout: RolloutRow, hosts: ModelHost[]): RolloutModel {
-  return { rollout, hosts, byId: new Map(hosts.map((h) => [h.id, h])), reported: new Set(), counts: countHosts(hosts) };
-}
 
 export interface RolloutEngineDeps {
   store: Store;
@@ -93,8 +77,6 @@ export interface RolloutRecord {
  * step. While results stream in, a step costs what arrived (stepResults), not the rollout's size.
  */
 const STEP_DELAY_MS = 20;
-
-const TERMINAL: readonly RolloutState[] = ['halted', 'aborted', 'completed', 'rolled-back'];
 
 /** The strategy's limits for a rollout of `total` hosts. */
 export function resolveLimits(strategy: Strategy, total: number): StepLimits {
@@ -190,42 +172,7 @@ export class RolloutEngine {
   startRollout(groupName: string, request: RolloutRequest, actor: string, kind: RolloutRow['kind'] = 'rollout'): RolloutRecord {
     const { store } = this.#deps;
     const strategy = request.strategy ?? defaultStrategy();
-    const model = store.db
-      .transaction((): RolloutModel => {
-        const { group, target } = resolveRolloutTarget(store, groupName, request.toRevision);
-        this.#refuseActive(group.id, group.name);
-        const hosts = store.rollouts.groupHosts(group.id);
-        if (target.number === group.currentRevision && hosts.every((h) => h.desiredRevision === target.number && h.appliedRevision === target.number)) {
-          throw new FleetdockError('ROLLOUT_NOTHING_TO_DO', `group ${group.name} is on revision ${target.number} already, and every host has applied it`, {
-            details: { group: group.name, revision: target.number },
-          });
-        }
-        const plan = planRolloutBatches(hosts, target.number, strategy);
-        const at = this.#deps.now();
-        const rolloutId = store.rollouts.insert({ groupId: group.id, kind, fromRevision: group.currentRevision, toRevision: target.number, strategy, createdAt: at, createdBy: actor });
-        const byName = new Map(hosts.map((h) => [h.name, h]));
-        // The model the engine steps, built here rather than read back: results from before the start
-        // never count for it (a result counts only from the moment its host was started).
-        const members = plan.batches.flatMap((names, batch) =>
-          names.map((name, position) => {
-            const host = byName.get(name)!;
-            return { id: host.id, hostId: host.id, name, batch, position, state: 'pending' as const, reverted: false, outcome: null, action: null, error: null, startedAt: null, finishedAt: null, connected: host.connected, lastResult: null };
-          }),
-        );
-        store.rollouts.insertHosts(rolloutId, members);
-        store.audit.record({
-          at,
-          actor,
-          action: kind === 'undo' ? 'rollout.undo' : 'rollout.start',
-          group: group.name,
-          fromRevision: group.currentRevision,
-          toRevision: target.number,
-          details: { rollout: rolloutId, hosts: hosts.length, batches: plan.batches.length, strategy },
-        });
-        this.#log.info({ rollout: rolloutId, group: group.name, from: group.currentRevision, to: target.number, hosts: hosts.length, batches: plan.batches.length, by: actor }, 'rollout started');
-        return newModel(store.rollouts.get(rolloutId)!, members);
-      })
-      .immediate();
+    const model = createRollout(store, this.#log, this.#deps.now(), groupName, request.toRevision, strategy, actor, kind);
     const id = model.rollout.id;
     this.#models.set(id, model);
     this.step(id);
@@ -240,7 +187,7 @@ export class RolloutEngine {
   undo(groupName: string, request: RolloutRequest, actor: string): RolloutRecord {
     const { store } = this.#deps;
     const group = store.groups.require(groupName);
-    this.#refuseActive(group.id, group.name);
+    refuseActive(store, group.id, group.name);
     const current = group.currentRevision;
     if (current === null) throw new FleetdockError('NO_REVISION', `group ${group.name} has no settings yet: there is nothing to undo`);
     let toRevision = request.toRevision;
@@ -352,94 +299,23 @@ export class RolloutEngine {
     return this.#apply(model, out, this.#deps.now());
   }
 
+
   /** Writes a step's decisions in one transaction, then updates the model and sends what they call for. */
   #apply(model: RolloutModel, out: StepOutput, now: Date): RolloutRow {
-    const { store } = this.#deps;
-    const before = model.rollout;
-    const id = before.id;
-    const at = now.toISOString();
-    const stateChanged = out.state !== before.state;
-    if (!stateChanged && out.currentBatch === before.currentBatch && out.changes.length === 0) return before;
-
-    const sends: { hostId: string; revision: number }[] = [];
-    const updates = out.changes.map((c) => {
-      const host = model.byId.get(c.id)!;
-      const next: RolloutHostUpdate = {
-        state: c.state ?? host.state,
-        reverted: host.reverted || c.revert === true,
-        outcome: c.outcome !== undefined ? c.outcome : host.outcome,
-        action: c.action !== undefined ? c.action : host.action,
-        error: c.error !== undefined ? c.error : host.error,
-        startedAt: c.start ? at : host.startedAt,
-        finishedAt: c.finish ? at : c.start ? null : host.finishedAt,
-      };
-      return { host, change: c, next };
-    });
-    const after: RolloutRow = {
-      ...before,
-      state: out.state,
-      // Rolled back: keep why it halted in front of the news that the rollback is done.
-      reason: out.state === 'rolled-back' && stateChanged && before.reason ? `${before.reason}; ${out.reason}` : (out.reason ?? before.reason),
-      currentBatch: out.currentBatch,
-      updatedAt: at,
-      haltedAt: stateChanged && (out.state === 'halted' || out.state === 'rolling-back') ? at : before.haltedAt,
-      finishedAt: stateChanged && TERMINAL.includes(out.state) ? at : before.finishedAt,
-    };
+    const id = model.rollout.id;
+    let written: WrittenStep | null;
     try {
-      store.db
-        .transaction(() => {
-          // Starts are alike: one statement each for however many hosts start (a batch of thousands).
-          const started = updates.filter((u) => u.change.start).map((u) => u.host.id);
-          store.rollouts.startHosts(id, started, at);
-          store.hosts.setDesiredRevisions(started, before.toRevision);
-          for (const hostId of started) sends.push({ hostId, revision: before.toRevision });
-          // Results are alike too: one statement per outcome and action for the hosts that succeeded.
-          const finished = new Map<string, { update: RolloutHostUpdate; ids: string[] }>();
-          for (const { host, change, next } of updates) {
-            if (change.start) continue;
-            if (!change.revert && next.state === 'succeeded' && next.error === null && !next.reverted && next.startedAt !== null) {
-              const key = `${next.outcome}:${next.action}:${next.startedAt}`;
-              const entry = finished.get(key);
-              if (entry) entry.ids.push(host.id);
-              else finished.set(key, { update: next, ids: [host.id] });
-              continue;
-            }
-            store.rollouts.updateHost(id, host.id, next);
-            if (change.revert) {
-              // Back to following the group's current revision, which is the rollout's from revision.
-              store.hosts.setDesiredRevision(host.id, null);
-              sends.push({ hostId: host.id, revision: before.fromRevision });
-            }
-          }
-          if (stateChanged && out.state === 'completed') {
-            const moving = store.rollouts.hostIdsOffRevision(before.groupId, before.toRevision);
-            store.groups.setCurrentRevision(before.groupId, before.toRevision);
-            store.hosts.followCurrentRevision(before.groupId);
-            for (const hostId of moving) sends.push({ hostId, revision: before.toRevision });
-          }
-          for (const { update, ids } of finished.values()) store.rollouts.updateHosts(id, ids, update);
-          store.rollouts.update(id, after);
-          if (stateChanged) this.#recordTransition(before, after, model.hosts.length);
-        })
-        .immediate();
+      written = writeStep(this.#deps.store, this.#log, model, out, now);
     } catch (error) {
       this.#models.delete(id); // the next step reloads what the database really holds
       throw error;
     }
+    if (!written) return model.rollout;
     // Committed: the model follows the database.
-    for (const { host, next } of updates) {
-      if (next.state !== host.state) {
-        const from = `${host.batch}:${host.state}`;
-        const to = `${host.batch}:${next.state}`;
-        model.counts.set(from, (model.counts.get(from) ?? 0) - 1);
-        model.counts.set(to, (model.counts.get(to) ?? 0) + 1);
-      }
-      Object.assign(host, next);
-    }
-    model.rollout = after;
-    if (TERMINAL.includes(after.state) && !model.hosts.some((h) => h.state === 'applying')) this.#models.delete(id);
-    this.#send(after, sends);
-    return after;
+    followCommittedUpdates(model, written.updates, written.after);
+    if (TERMINAL.includes(written.after.state) && !model.hosts.some((h) => h.state === 'applying')) this.#models.delete(id);
+    this.#send(written.after, written.sends);
+    return written.after;
   }
 
   /**
@@ -491,66 +367,10 @@ export class RolloutEngine {
     }
   }
 
-  #recordTransition(before: RolloutRow, after: RolloutRow, hosts: number): void {
-    const action = (
-      // A halt is recorded once, when the budget is spent (rolling-back → rolled-back is only logged).
-      { halted: 'rollout.halt', 'rolling-back': 'rollout.halt', completed: 'rollout.complete' } as Partial<Record<RolloutState, 'rollout.halt' | 'rollout.complete'>>
-    )[after.state];
-    this.#log.info({ rollout: after.id, group: after.group, from: before.state, to: after.state, reason: after.reason }, 'rollout state changed');
-    if (!action) return;
-    this.#deps.store.audit.record({
-      at: after.updatedAt,
-      actor: 'controller',
-      action,
-      group: after.group,
-      fromRevision: after.fromRevision,
-      toRevision: after.toRevision,
-      details: { rollout: after.id, state: after.state, reason: after.reason, hosts },
-    });
-  }
-
-  #transition(id: number, actor: string, from: readonly RolloutState[], to: RolloutState, action: 'rollout.pause' | 'rollout.resume' | 'rollout.abort', reason: string | null): RolloutRecord {
-    const { store } = this.#deps;
-    // Written past the in-memory copy: drop it, the next step reads the rollout back.
+  /** Changes a rollout's state for an operator; the in-memory copy is dropped and read back on the next step. */
+  #transition(id: number, actor: string, from: readonly RolloutState[], to: RolloutState, action: RolloutTransition['action'], reason: string | null): RolloutRecord {
     this.#models.delete(id);
-    store.db
-      .transaction(() => {
-        const { rollout, hosts } = this.require(id);
-        if (!from.includes(rollout.state)) {
-          const verb = action.slice('rollout.'.length);
-          throw new FleetdockError('ROLLOUT_STATE', `rollout ${id} is ${rollout.state}; only a ${from.join(', ')} rollout can be ${verb === 'abort' ? 'aborted' : `${verb}d`}`, {
-            details: { rollout: id, state: rollout.state },
-          });
-        }
-        const at = this.#deps.now().toISOString();
-        if (to === 'aborted') {
-          for (const h of hosts) {
-            if (h.state === 'pending' || h.state === 'offline') {
-              store.rollouts.updateHost(id, h.hostId, { ...h, state: 'skipped', finishedAt: at });
-            }
-          }
-        }
-        store.rollouts.update(id, {
-          state: to,
-          reason: reason ?? rollout.reason,
-          currentBatch: rollout.currentBatch,
-          updatedAt: at,
-          haltedAt: rollout.haltedAt,
-          finishedAt: TERMINAL.includes(to) ? at : rollout.finishedAt,
-        });
-        store.audit.record({ at, actor, action, group: rollout.group, fromRevision: rollout.fromRevision, toRevision: rollout.toRevision, details: { rollout: id, state: to } });
-        this.#log.info({ rollout: id, group: rollout.group, from: rollout.state, to, by: actor }, 'rollout state changed');
-      })
-      .immediate();
+    transitionRollout(this.#deps.store, this.#log, this.#deps.now(), { id, actor, from, to, action, reason });
     return this.require(id);
-  }
-
-  #refuseActive(groupId: number, groupName: string): void {
-    const active = this.#deps.store.rollouts.activeForGroup(groupId);
-    if (active) {
-      throw new FleetdockError('ROLLOUT_ACTIVE', `rollout ${active.id} of group ${groupName} is ${active.state}; wait for it, or abort it first (fleetdock rollout abort ${active.id})`, {
-        details: { group: groupName, rollout: active.id, state: active.state },
-      });
-    }
   }
 }

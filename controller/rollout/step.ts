@@ -109,7 +109,9 @@ export interface StepOutput {
   currentBatch: number;
 }
 
-const TERMINAL: readonly RolloutState[] = ['halted', 'aborted', 'completed', 'rolled-back'];
+/** States a rollout never leaves. */
+export const TERMINAL_ROLLOUT_STATES: readonly RolloutState[] = ['halted', 'aborted', 'completed', 'rolled-back'];
+const TERMINAL = TERMINAL_ROLLOUT_STATES;
 
 /** Whether a host has nothing more to do in this rollout. `offline` is final only with offline=skip. */
 export function isFinalHostState(state: HostRolloutState, offline: 'wait' | 'skip'): boolean {
