@@ -17,6 +17,8 @@ const COMMANDS: Record<string, Command> = {
   rollout: { summary: 'roll a revision out batch by batch; pause, resume, abort, undo', load: () => import('./commands/rollout.js') },
   drift: { summary: 'which hosts differ from their desired settings, where, why and since when', load: () => import('./commands/drift.js') },
   log: { summary: 'the audit log: operator actions and host events', load: () => import('./commands/log.js') },
+  bootstrap: { summary: 'install and enrol the agent on hosts over SSH (one host or an inventory)', load: () => import('./commands/bootstrap.js') },
+  uninstall: { summary: 'remove the agent from hosts over SSH; optionally its settings and the host record', load: () => import('./commands/uninstall.js') },
 };
 
 function usage(): string {

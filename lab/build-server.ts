@@ -2,10 +2,11 @@
  * lab/build-server.ts: a real build server (systemd as PID 1, Debian's docker.service) in systemd-nspawn.
  *
  * Owns: booting one server from the cached rootfs with a throw-away overlay (`--volatile=overlay`),
- * waiting until docker.service is active and its socket answers, running commands and long-running
- * processes inside (nsenter into all its namespaces), reading and writing its files, and shutting it
- * down. It shares this machine's network and loopback, so an agent inside reaches 127.0.0.1 here.
- * Several run at once, each with its own name.
+ * waiting until docker.service is active and its socket answers (or, for a server without dockerd,
+ * until systemd has booted), sshd with its own host key and login users (root, sudo with and without
+ * a password, no sudo), running commands and long-running processes inside (nsenter into all its
+ * namespaces), reading and writing its files, and shutting it down. It shares this machine's network
+ * and loopback, so an agent inside reaches 127.0.0.1 here. Several run at once, each with its own name.
  * Must not: change the cached rootfs, or outlive `stop()`.
  */
 
@@ -57,8 +58,36 @@ export interface BuildServerOptions {
   dockerUnitDropIn?: string;
   /** Also start sshd inside on this port (the server shares this machine's network). Default: no sshd. */
   sshPort?: number;
+  /**
+   * With `sshPort`: give this server host keys of its own (a fresh ed25519 key; the others removed)
+   * before sshd starts, as a real host has. Default: the rootfs's keys, the same in every server.
+   */
+  sshOwnHostKey?: boolean;
+  /**
+   * Login users, set up before sshd starts: `root` or a new user (with a home dir), each with these
+   * authorized keys and, for users other than root, sudo `nopasswd` (NOPASSWD: ALL), `password`
+   * (ALL, but with a password set, so `sudo -n` refuses) or `none` (not in sudoers). Default: none.
+   */
+  sshUsers?: BuildServerSshUser[];
+  /**
+   * false: no dockerd at all (docker.service and docker.socket masked, dockerd and the docker CLI
+   * removed); the server is ready when systemd has booted. Default true.
+   */
+  docker?: boolean;
+  /** false: /usr/bin/node is not mounted (as on a real build server). Default true. */
+  bindNode?: boolean;
   /** How long to wait for docker to be up (default 90 000 ms). */
   bootTimeoutMs?: number;
+}
+
+/** A login user of a build server's sshd (see BuildServerOptions.sshUsers). */
+export interface BuildServerSshUser {
+  /** `root`, or a user made at boot (letters, digits, `_`, `-`). */
+  name: string;
+  /** Lines of `~/.ssh/authorized_keys` (OpenSSH public keys). */
+  authorizedKeys: string[];
+  /** For users other than root (default `none`). */
+  sudo?: 'nopasswd' | 'password' | 'none';
 }
 
 /** Options for commands run inside. */
@@ -111,6 +140,36 @@ export interface BuildServer {
 }
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/;
+const USER_RE = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/**
+ * Sets up one ssh login user: $LAB_USER (made with a home dir unless root), authorized_keys from
+ * stdin, and sudo as $LAB_SUDO says (a random password for `password`, so `sudo -n` must refuse).
+ */
+const SSH_USER_SCRIPT = `set -eu
+u="$LAB_USER"
+if [ "$u" != root ] && [ "$LAB_SUDO" != none ] && ! command -v sudo >/dev/null 2>&1; then
+  echo "sudo is not in the build-server rootfs: run bash lab/install.sh (it rebuilds the rootfs)" >&2
+  exit 1
+fi
+if [ "$u" = root ]; then home=/root; else
+  id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u"
+  home=$(getent passwd "$u" | cut -d: -f6)
+fi
+install -d -m 0700 -o "$u" -g "$(id -gn "$u")" "$home/.ssh"
+cat > "$home/.ssh/authorized_keys"
+chown "$u:$(id -gn "$u")" "$home/.ssh/authorized_keys"
+chmod 0600 "$home/.ssh/authorized_keys"
+rm -f "/etc/sudoers.d/lab-$u"
+case "$u:$LAB_SUDO" in
+  root:*) ;;
+  *:nopasswd) echo "$u ALL=(ALL) NOPASSWD: ALL" > "/etc/sudoers.d/lab-$u" ;;
+  *:password)
+    echo "$u ALL=(ALL) ALL" > "/etc/sudoers.d/lab-$u"
+    echo "$u:$(head -c 12 /dev/urandom | base64)" | chpasswd ;;
+esac
+if [ -f "/etc/sudoers.d/lab-$u" ]; then chmod 0440 "/etc/sudoers.d/lab-$u"; fi
+`;
 
 /**
  * Boots a build server from the lab's cached rootfs and resolves once `systemctl is-active docker`
@@ -119,6 +178,11 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$/;
  */
 export async function startBuildServer(opts: BuildServerOptions): Promise<BuildServer> {
   if (!NAME_RE.test(opts.name)) throw new Error(`build server name "${opts.name}" must be letters, digits and -`);
+  for (const u of opts.sshUsers ?? []) {
+    if (!USER_RE.test(u.name)) throw new Error(`ssh user "${u.name}" must be letters, digits, _ and -`);
+    if (u.authorizedKeys.some((k) => k.includes('\n'))) throw new Error(`an authorized key of ${u.name} spans lines`);
+  }
+  const withDocker = opts.docker !== false;
   for (const b of opts.binds ?? []) {
     if (b.host.includes(':') || b.inside.includes(':')) throw new Error(`bind paths must not contain ':': ${b.host}`);
     if (!existsSync(b.host)) throw new Error(`bind source ${b.host} does not exist`);
@@ -138,8 +202,10 @@ export async function startBuildServer(opts: BuildServerOptions): Promise<BuildS
     '--register=no',
     '--keep-unit',
     '--capability=all',
-    `--bind-ro=${labPaths.node}:/usr/bin/node`,
   ];
+  if (opts.bindNode !== false) args.push(`--bind-ro=${labPaths.node}:/usr/bin/node`);
+  // A unit file that is /dev/null is masked: systemd never starts it.
+  if (!withDocker) args.push('--bind-ro=/dev/null:/etc/systemd/system/docker.service', '--bind-ro=/dev/null:/etc/systemd/system/docker.socket');
   for (const b of opts.binds ?? []) args.push(`${b.readOnly ? '--bind-ro' : '--bind'}=${b.host}:${b.inside}`);
   let dropInDir: string | undefined;
   if (opts.dockerUnitDropIn !== undefined) {
@@ -242,21 +308,39 @@ export async function startBuildServer(opts: BuildServerOptions): Promise<BuildS
       },
       { ...deadline, intervalMs: 50 },
     );
-    await waitUntil(
-      `docker.service active in build server ${opts.name}`,
-      async () => {
-        failIfNspawnExited();
-        const state = (await exec(['systemctl', 'is-active', 'docker'], { timeoutMs: 10_000 })).stdout.trim();
-        if (state === 'failed') {
-          const journal = await exec(['journalctl', '-u', 'docker', '--no-pager', '-n', '30']);
-          throw new StopWaiting(new Error(`docker.service failed in build server ${opts.name}:\n${journal.stdout}`));
-        }
-        return state === 'active';
-      },
-      { ...deadline, intervalMs: 200 },
-    );
-    // /run, not /var/run: /var/run is an absolute symlink that would resolve on this machine.
-    await waitUntil(`docker socket in build server ${opts.name}`, () => pingDocker(dockerSocket(leaderPid)), deadline);
+    if (withDocker) {
+      await waitUntil(
+        `docker.service active in build server ${opts.name}`,
+        async () => {
+          failIfNspawnExited();
+          const state = (await exec(['systemctl', 'is-active', 'docker'], { timeoutMs: 10_000 })).stdout.trim();
+          if (state === 'failed') {
+            const journal = await exec(['journalctl', '-u', 'docker', '--no-pager', '-n', '30']);
+            throw new StopWaiting(new Error(`docker.service failed in build server ${opts.name}:\n${journal.stdout}`));
+          }
+          return state === 'active';
+        },
+        { ...deadline, intervalMs: 200 },
+      );
+      // /run, not /var/run: /var/run is an absolute symlink that would resolve on this machine.
+      await waitUntil(`docker socket in build server ${opts.name}`, () => pingDocker(dockerSocket(leaderPid)), deadline);
+    } else {
+      await waitUntil(
+        `systemd booted in build server ${opts.name}`,
+        async () => {
+          failIfNspawnExited();
+          const state = (await exec(['systemctl', 'is-system-running'], { timeoutMs: 10_000 })).stdout.trim();
+          return state === 'running' || state === 'degraded';
+        },
+        { ...deadline, intervalMs: 200 },
+      );
+      // Only this server's overlay loses them; the cached rootfs keeps its dockerd.
+      await mustExec('removing dockerd', 'rm -f /usr/sbin/dockerd /usr/bin/docker /usr/bin/dockerd');
+    }
+    if (opts.sshOwnHostKey) {
+      await mustExec('making an own ssh host key', "rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub && ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key");
+    }
+    for (const user of opts.sshUsers ?? []) await mustExec(`setting up ssh user ${user.name}`, SSH_USER_SCRIPT, { input: user.authorizedKeys.map((k) => `${k.trim()}\n`).join(''), env: { LAB_USER: user.name, LAB_SUDO: user.sudo ?? 'none' } });
     if (opts.sshPort !== undefined) {
       await mustExec('starting sshd', [
         'sh', '-c', 'printf "Port %s\\n" "$1" > /etc/ssh/sshd_config.d/10-lab-port.conf && systemctl start ssh',

@@ -12,8 +12,8 @@ CACHE=${FLEETDOCK_LAB_CACHE:-/var/cache/fleetdock-lab}
 PACKAGES=(docker.io docker-registry tinyproxy openssh-server busybox-static iproute2 debootstrap openssl
   systemd-container curl)
 # What the build-server rootfs holds. Changing this list (or the daemon.json) rebuilds the rootfs,
-# because the stamp records it.
-BASE_INCLUDE=systemd,systemd-sysv,dbus,docker.io,procps,openssh-server,ca-certificates,iproute2,curl
+# because the stamp records it. sudo: `fleetdock bootstrap` logs in as an unprivileged user too.
+BASE_INCLUDE=systemd,systemd-sysv,dbus,docker.io,procps,openssh-server,ca-certificates,iproute2,curl,sudo
 BASE_DAEMON_JSON='{"storage-driver":"vfs","iptables":false,"bridge":"none"}'
 BASE_RECIPE="bookworm minbase include=$BASE_INCLUDE daemon.json=$BASE_DAEMON_JSON ssh=disabled hostname=machine v2"
 

@@ -1,6 +1,7 @@
 /**
  * `fleetdock controller [--data DIR] [--listen HOST:PORT]`: runs the controller until SIGINT or
- * SIGTERM, logging JSON lines to stdout. Shows the first admin token once on stderr. Only turns flags
+ * SIGTERM, logging JSON lines to stdout. Shows the first admin token once on stderr when that is a
+ * terminal (never into a journal or a log file). Only turns flags
  * into the config and waits; controller/server.ts does the work.
  */
 import { pino } from 'pino';
@@ -89,8 +90,11 @@ export async function run(argv: string[]): Promise<number> {
     const logger = pino({ base: { component: 'controller' } });
     const stopped = waitForStopSignal();
     const controller = await startController(config, { logger });
-    if (controller.adminToken) {
+    if (controller.adminToken && process.stderr.isTTY) {
       process.stderr.write(`fleetdock: admin token (shown only this once; also saved to ${controller.adminTokenPath}):\n${controller.adminToken}\n`);
+    } else if (controller.adminToken) {
+      // Not a terminal: stderr goes to a journal or a log file, which is no place for a secret.
+      process.stderr.write(`fleetdock: made the admin token; it is in ${controller.adminTokenPath} (mode 0600), not printed because stderr is not a terminal\n`);
     } else {
       process.stderr.write(`fleetdock: the admin token is in ${controller.adminTokenPath}\n`);
     }

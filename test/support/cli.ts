@@ -35,7 +35,7 @@ function newestSourceMtime(dir: string): number {
  */
 export async function ensureCliBuilt(): Promise<void> {
   const main = join(REPO_ROOT, 'dist/cli/main.js');
-  const sources = Math.max(...['protocol', 'controller', 'agent', 'cli'].map(newestSourceMtime));
+  const sources = Math.max(...['protocol', 'controller', 'agent', 'cli', 'bootstrap'].map(newestSourceMtime));
   if (existsSync(main) && statSync(main).mtimeMs >= sources) return;
   await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: REPO_ROOT }).catch(() => undefined);
   if (!existsSync(main)) throw new Error('dist/cli/main.js was not built: run npm run build and read its errors');
