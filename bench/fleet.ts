@@ -5,12 +5,16 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { renderFacts } from './sim-messages.js';
-import { expectApi } from './http.js';
+import { expectApi, type Endpoint } from './http.js';
 import { stopChild, trackChild } from './children.js';
 import type { ProgressEvent, SimAgent, StartCommand, TimesEvent, WorkerEvent } from './worker-protocol.js';
 
-/** Enrols `count` hosts named `PREFIX-00001`... with `joinToken`; returns their credentials. */
-export async function enrolHosts(baseUrl: string, joinToken: string, count: number, concurrency: number, onProgress: (done: number) => void): Promise<SimAgent[]> {
+/**
+ * Enrols `count` hosts named `sim-00001`... with `joinToken` (the whole token as `POST join-tokens`
+ * returned it: `FD1<pin>::<secret>` on a TLS controller, which strips the pin); returns their
+ * credentials. Over TLS each enrolment is a new connection with a full handshake, as a real agent's.
+ */
+export async function enrolHosts(endpoint: Endpoint, joinToken: string, count: number, concurrency: number, onProgress: (done: number) => void): Promise<SimAgent[]> {
   const agents: SimAgent[] = new Array(count);
   let next = 0;
   let done = 0;
@@ -19,7 +23,7 @@ export async function enrolHosts(baseUrl: string, joinToken: string, count: numb
     while (next < count) {
       const i = next++;
       const name = `sim-${String(i + 1).padStart(width, '0')}`;
-      const answer = await expectApi(baseUrl, null, 'POST', '/v1/enrol', { joinToken, name, facts: renderFacts(name) }, [201]);
+      const answer = await expectApi(endpoint, null, 'POST', '/v1/enrol', { joinToken, name, facts: renderFacts(name) }, [201]);
       agents[i] = { name, credential: answer.body.credential as string };
       if (++done % 1000 === 0) onProgress(done);
     }
@@ -35,9 +39,13 @@ export class SimFleet {
   readonly #timesWaiters = new Map<number, (event: TimesEvent) => void>();
   readonly #exits: string[] = [];
 
-  /** Forks `workerCount` workers of `workerScript` and hands each its share of `agents`. */
-  constructor(workerScript: string, baseUrl: string, agents: SimAgent[], workerCount: number, options: { concurrency: number; applyDelayMs: number }) {
-    const url = `${baseUrl.replace(/^http/, 'ws')}/v1/agent`;
+  /**
+   * Forks `workerCount` workers of `workerScript` and hands each its share of `agents`, and the
+   * controller's CA (wss://) when `endpoint` is https.
+   */
+  constructor(workerScript: string, endpoint: Endpoint, agents: SimAgent[], workerCount: number, options: { concurrency: number; applyDelayMs: number }) {
+    // https://... becomes wss://..., http://... ws://...
+    const url = `${endpoint.baseUrl.replace(/^http/, 'ws')}/v1/agent`;
     const per = Math.ceil(agents.length / workerCount);
     for (let w = 0; w < workerCount; w++) {
       const share = agents.slice(w * per, (w + 1) * per);
@@ -48,7 +56,7 @@ export class SimFleet {
         else if (event.type === 'times') this.#timesWaiters.get(child.pid!)?.(event);
       });
       child.on('exit', (code, signal) => this.#exits.push(`worker ${child.pid} exited (${code ?? signal})`));
-      const command: StartCommand = { type: 'start', url, agents: share, concurrency: Math.max(1, Math.ceil(options.concurrency / workerCount)), applyDelayMs: options.applyDelayMs };
+      const command: StartCommand = { type: 'start', url, ca: endpoint.ca ?? null, agents: share, concurrency: Math.max(1, Math.ceil(options.concurrency / workerCount)), applyDelayMs: options.applyDelayMs };
       child.send(command);
       this.#workers.push(child);
     }

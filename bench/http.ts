@@ -1,4 +1,18 @@
-/** A small JSON client for the controller's API as the bench uses it: status, parsed body and elapsed time. */
+/**
+ * A small JSON client for the controller's API as the bench uses it: status, parsed body and elapsed
+ * time. Over protocol/http-request.ts sendRequest (node:https with the controller's CA as the only
+ * trust anchor: the global fetch cannot take a CA on Node 20), as the CLI does. Note what that means
+ * for the times: over https every call is a new TCP connection and a full TLS handshake (sendRequest
+ * uses no connection pool), as each `fleetdock` command makes one; over plain http Node's global
+ * agent keeps connections alive and reuses them.
+ */
+import { sendRequest } from '../protocol/http-request.js';
+
+/** Where the controller is and which CA to trust (undefined: plain http). */
+export interface Endpoint {
+  baseUrl: string;
+  ca?: string | undefined;
+}
 
 /** One answer. */
 export interface ApiAnswer {
@@ -12,14 +26,26 @@ export interface ApiAnswer {
   doneAt: number;
 }
 
-/** Calls `method path` on `baseUrl` with `token` (null: anonymous) and an optional JSON body. */
-export async function callApi(baseUrl: string, token: string | null, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
-  const headers: Record<string, string> = {};
+/** Longest answer the bench reads (GET /v1/hosts at 10,000 hosts is a few MiB). */
+const MAX_BODY_BYTES = 256 * 1024 * 1024;
+/** A rollout start at 10,000 hosts takes seconds on a loaded machine; the phases have their own limits. */
+const TIMEOUT_MS = 120_000;
+
+/** Calls `method path` on the controller with `token` (null: anonymous) and an optional JSON body. */
+export async function callApi(endpoint: Endpoint, token: string | null, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+  const headers: Record<string, string> = { accept: 'application/json' };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const started = performance.now();
-  const response = await fetch(`${baseUrl}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  const text = await response.text();
+  const response = await sendRequest(`${endpoint.baseUrl}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    ca: endpoint.ca,
+    timeoutMs: TIMEOUT_MS,
+    maxBodyBytes: MAX_BODY_BYTES,
+  });
+  const text = response.body;
   const ms = performance.now() - started;
   let parsed: unknown;
   try {
@@ -31,8 +57,8 @@ export async function callApi(baseUrl: string, token: string | null, method: str
 }
 
 /** Like callApi, but throws naming the call unless the status is one of `ok`. */
-export async function expectApi(baseUrl: string, token: string | null, method: string, path: string, body: unknown, ok: number[]): Promise<ApiAnswer> {
-  const answer = await callApi(baseUrl, token, method, path, body);
+export async function expectApi(endpoint: Endpoint, token: string | null, method: string, path: string, body: unknown, ok: number[]): Promise<ApiAnswer> {
+  const answer = await callApi(endpoint, token, method, path, body);
   if (!ok.includes(answer.status)) {
     throw new Error(`${method} ${path} answered ${answer.status}: ${JSON.stringify(answer.body).slice(0, 500)}`);
   }

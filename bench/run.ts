@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- --agents 1000,10000`: the scale bench of issue #3. For each fleet size it starts a
- * fresh controller process, N simulated agents in forked workers (bench/sim-worker.ts), and prints
+ * fresh controller process (HTTPS/WSS with its own CA, the product default; --insecure-plain-http to
+ * compare with plain HTTP), N simulated agents in forked workers (bench/sim-worker.ts), and prints
  * what bench/README.md explains: time to connect all, time from the push to every ack durable in
  * SQLite (p50/p99 per host), controller RSS and CPU, and the drift query's response time. Progress
  * goes to stderr, the table to stdout (and JSON to --json FILE). Stops every process it started.
@@ -18,14 +19,17 @@ const USAGE = `usage: npm run bench -- [options]
 options:
   --agents LIST            fleet sizes, comma-separated (default 1000,10000)
   --workers N              simulator processes (default: one per 5,000 agents)
+  --insecure-plain-http    start the controller with --insecure-plain-http (http://, ws://) instead
+                           of its default HTTPS/WSS with its own CA, to compare
   --controller-nice N      nice value of the controller (default -10: the agents would run on other
                            machines, so the controller gets the CPU before the simulator; 0 to share)
   --connect-concurrency N  WebSocket handshakes in flight, all workers together (default 256)
   --enrol-concurrency N    POST /v1/enrol in flight (default 32)
   --apply-delay-ms MS      simulated apply time before each ack (default 0: all acks at once)
   --poll-ms MS             SQLite poll interval of the durability watcher (default 10)
-  --timeout-s S            limit for each waiting phase (default 120)
-  --drift-repeats N        drift queries timed (default 20)
+  --timeout-s S            limit for each waiting phase (default 300: connecting 10,000 agents over
+                           TLS takes about 100 s on a loaded 2-core machine)
+  --drift-repeats N        drift queries timed, and as many GET /v1/health (default 20)
   --drifted PCT            % of hosts that report a hand-edited daemon.json first (default 10)
   --cpu-prof DIR           run the controller with --cpu-prof, profiles into DIR
   --keep                   keep each run's data directory (database, controller.log)
@@ -52,10 +56,14 @@ const ms = (v: number) => (Number.isNaN(v) ? 'n/a' : v >= 10_000 ? `${(v / 1000)
 /** Renders the results as a table, one column per fleet size. */
 export function renderTable(results: ScenarioResult[]): string {
   const rows: [string, (r: ScenarioResult) => string, string][] = [
+    ['transport', (r) => (r.transport === 'tls' ? 'HTTPS/WSS' : 'plain HTTP'), ''],
     ['push path', (r) => (r.pushPath === 'rollout-api' ? 'rollout API' : 'settings PUT'), ''],
     ['simulator workers', (r) => String(r.workers), ''],
     ['enrol all (POST /v1/enrol)', (r) => ms(r.enrolMs), ''],
+    ['  CPU controller', (r) => `${r.enrolCpuSeconds.toFixed(1)} s`, ''],
     ['connect all (hello answered)', (r) => ms(r.connectAllMs), 'held'],
+    ['  handshakes in flight', (r) => String(r.connectConcurrency), ''],
+    ['  CPU controller / simulator', (r) => `${r.controller.cpuConnectSeconds.toFixed(1)} s / ${r.workersConnectCpuSeconds.toFixed(1)} s`, ''],
     ['  + first revision durable on all', (r) => ms(r.firstRevisionDurableMs), ''],
     ['push request (rollout start)', (r) => ms(r.pushRequestMs), ''],
     ['desired received p50 / p99', (r) => `${ms(r.received.p50)} / ${ms(r.received.p99)}`, ''],
@@ -65,7 +73,9 @@ export function renderTable(results: ScenarioResult[]): string {
     ['  (resolution: longest scan gap)', (r) => ms(r.durableMaxGapMs), ''],
     ['ack sent -> durable p50 / p99', (r) => `${ms(r.ackToDurable.p50)} / ${ms(r.ackToDurable.p99)}`, ''],
     ['rollout completed', (r) => (r.rolloutCompletedMs === null ? 'n/a' : ms(r.rolloutCompletedMs)), ''],
+    ['controller RSS before connect', (r) => `${r.controller.rssBeforeConnectMiB.toFixed(0)} MiB`, ''],
     ['controller RSS connected / pushed', (r) => `${r.controller.rssAfterConnectMiB.toFixed(0)} / ${r.controller.rssAfterPushMiB.toFixed(0)} MiB`, ''],
+    ['  per agent connected', (r) => `${r.controller.rssPerAgentKiB.toFixed(1)} KiB`, ''],
     ['controller peak RSS (VmHWM)', (r) => `${r.controller.peakRssMiB.toFixed(0)} MiB`, '< 600 MB'],
     ['controller CPU connect / push', (r) => `${r.controller.cpuConnectPercent.toFixed(0)}% / ${r.controller.cpuPushPercent.toFixed(0)}%`, ''],
     ['controller CPU time for the push', (r) => `${r.controller.cpuPushSeconds.toFixed(2)} s`, ''],
@@ -75,6 +85,7 @@ export function renderTable(results: ScenarioResult[]): string {
     ['  (endpoint, response bytes)', (r) => `${r.drift.path} ${r.drift.bytes}`, ''],
     ['  hosts drifted / listed after', (r) => `${r.drift.handEdited} / ${r.drift.detectedMs === null ? 'n/a' : ms(r.drift.detectedMs)}`, ''],
     ['fleetdock drift --json (wall)', (r) => ms(r.drift.cliMs), ''],
+    ['GET /v1/health p50 / max', (r) => `${r.health.p50.toFixed(1)} / ${r.health.max.toFixed(1)} ms`, ''],
     ['connections dropped', (r) => String(r.dropped), '0'],
   ];
   const header = ['', ...results.map((r) => `N=${r.agents}`), 'target'];
@@ -89,6 +100,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       agents: { type: 'string' },
       workers: { type: 'string' },
+      'insecure-plain-http': { type: 'boolean' },
       'controller-nice': { type: 'string' },
       'connect-concurrency': { type: 'string' },
       'enrol-concurrency': { type: 'string' },
@@ -115,6 +127,7 @@ async function main(argv: string[]): Promise<number> {
   if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
   const log = (line: string) => process.stderr.write(`[bench ${stamp()}] ${line}\n`);
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}`;
+  log(`controller transport: ${values['insecure-plain-http'] ? 'insecure plain HTTP (--insecure-plain-http)' : 'HTTPS/WSS with its own CA (the default)'}`);
   log(`machine: ${machine}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on the machine skews every number)`);
   const results: ScenarioResult[] = [];
   for (const n of sizes) {
@@ -122,11 +135,12 @@ async function main(argv: string[]): Promise<number> {
       await runScenario({
         agents: n,
         workers: positiveInt('workers', values.workers, Math.max(1, Math.ceil(n / 5_000))),
+        plainHttp: values['insecure-plain-http'] ?? false,
         connectConcurrency: positiveInt('connect-concurrency', values['connect-concurrency'], 256),
         enrolConcurrency: positiveInt('enrol-concurrency', values['enrol-concurrency'], 32),
         applyDelayMs: positiveInt('apply-delay-ms', values['apply-delay-ms'], 0, 0),
         pollMs: positiveInt('poll-ms', values['poll-ms'], 10),
-        phaseTimeoutMs: positiveInt('timeout-s', values['timeout-s'], 120) * 1000,
+        phaseTimeoutMs: positiveInt('timeout-s', values['timeout-s'], 300) * 1000,
         driftRepeats: positiveInt('drift-repeats', values['drift-repeats'], 20),
         driftedPercent: Math.min(100, positiveInt('drifted', values.drifted, 10, 0)),
         controllerNodeArgs: cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=controller-${n}.cpuprofile`] : [],
@@ -139,7 +153,8 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   const load = loadavg().map((l) => l.toFixed(2)).join(' ');
-  process.stdout.write(`fleetdock bench: ${machine}; load average at the end ${load}\n\n${renderTable(results)}\n`);
+  const transport = values['insecure-plain-http'] ? 'insecure plain HTTP' : 'HTTPS/WSS';
+  process.stdout.write(`fleetdock bench: ${machine}; ${transport}; load average at the end ${load}\n\n${renderTable(results)}\n`);
   if (values.json) writeFileSync(values.json, `${JSON.stringify({ machine, results }, null, 2)}\n`);
   return 0;
 }

@@ -1,5 +1,6 @@
 /**
- * One bench run for one fleet size N, against a fresh controller process and database:
+ * One bench run for one fleet size N, against a fresh controller process and database, over HTTPS/WSS
+ * with the controller's own CA (the product default) or, with `plainHttp`, insecure plain HTTP:
  * enrol N hosts, connect them all (time to connect), push a new revision to all of them at once
  * (the rollout API with one batch of 100% when the controller has it, else the settings push of
  * PUT /v1/groups/:name/settings) and time, per host, until its ack is durable in SQLite; sample the
@@ -13,7 +14,8 @@ import { trackTempDir } from './children.js';
 import { startControllerProcess, type ControllerProcess } from './controller-process.js';
 import { DurableWatcher } from './durable.js';
 import { enrolHosts, SimFleet } from './fleet.js';
-import { callApi, expectApi } from './http.js';
+import { parseJoinToken } from '../protocol/join-token.js';
+import { callApi, expectApi, type Endpoint } from './http.js';
 import { cpuPercent, runQueuePercent, sampleProcess } from './proc-stats.js';
 import { summarise, type Summary } from './stats.js';
 
@@ -21,6 +23,8 @@ import { summarise, type Summary } from './stats.js';
 export interface ScenarioOptions {
   agents: number;
   workers: number;
+  /** Start the controller with --insecure-plain-http (ws://, http://) instead of its default TLS. */
+  plainHttp: boolean;
   /** Handshakes in flight across all workers. */
   connectConcurrency: number;
   enrolConcurrency: number;
@@ -46,9 +50,15 @@ export interface ScenarioOptions {
 export interface ScenarioResult {
   agents: number;
   workers: number;
+  /** HTTPS/WSS with the controller's own CA, or insecure plain HTTP. */
+  transport: 'tls' | 'plain';
+  /** WebSocket handshakes in flight, all workers together. */
+  connectConcurrency: number;
   pushPath: 'rollout-api' | 'settings-push';
   dataDir: string;
   enrolMs: number;
+  /** CPU the controller spent on the N enrolments (over TLS: a handshake each), in seconds. */
+  enrolCpuSeconds: number;
   connectAllMs: number;
   firstRevisionDurableMs: number;
   /** The rollout start (or settings PUT) request itself. */
@@ -66,7 +76,12 @@ export interface ScenarioResult {
   /** Resolution of the durable times: the longest gap between two scans. */
   durableMaxGapMs: number;
   controller: {
+    rssBeforeConnectMiB: number;
     rssAfterConnectMiB: number;
+    /** (RSS connected - RSS before connecting) / N, in KiB: what one agent's connection and session cost. */
+    rssPerAgentKiB: number;
+    /** CPU the controller spent connecting every agent (TLS handshakes, upgrades, hellos), in seconds. */
+    cpuConnectSeconds: number;
     rssAfterPushMiB: number;
     peakRssMiB: number;
     cpuConnectPercent: number;
@@ -78,6 +93,10 @@ export interface ScenarioResult {
     cpuSecondsTotal: number;
   };
   workersCpuSeconds: number;
+  /** CPU the simulator workers spent from their start until every agent was welcomed, in seconds. */
+  workersConnectCpuSeconds: number;
+  /** GET /v1/health timed like the drift query: over TLS a new connection and handshake each time. */
+  health: { p50: number; max: number };
   drift: {
     path: string;
     p50: number;
@@ -97,13 +116,20 @@ export interface ScenarioResult {
 const GROUP = 'bench';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs `fleetdock ARGS` against the controller and returns its wall time in ms (NaN if it failed). */
-function timeCli(repoRoot: string, url: string, token: string, args: string[]): Promise<number> {
+/**
+ * Runs `fleetdock ARGS` against the controller (trusting `caPath` through FLEETDOCK_CA_FILE when it
+ * serves TLS) and returns its wall time in ms (NaN if it failed, with the reason in `onError`).
+ */
+function timeCli(repoRoot: string, url: string, token: string, caPath: string | null, args: string[], onError: (text: string) => void): Promise<number> {
+  const env: NodeJS.ProcessEnv = { ...process.env, FLEETDOCK_URL: url, FLEETDOCK_TOKEN: token };
+  if (caPath !== null) env.FLEETDOCK_CA_FILE = caPath;
+  else delete env.FLEETDOCK_CA_FILE;
   const started = performance.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(repoRoot, 'bin/fleetdock.js'), ...args], { env: { ...process.env, FLEETDOCK_URL: url, FLEETDOCK_TOKEN: token }, maxBuffer: 64 * 1024 * 1024 }, (error) =>
-      resolve(error ? NaN : performance.now() - started),
-    );
+    execFile(process.execPath, [join(repoRoot, 'bin/fleetdock.js'), ...args], { env, maxBuffer: 64 * 1024 * 1024 }, (error, _stdout, stderr) => {
+      if (error) onError(`fleetdock ${args.join(' ')} failed: ${String(stderr).trim().slice(0, 500) || error.message}`);
+      resolve(error ? NaN : performance.now() - started);
+    });
   });
 }
 
@@ -142,9 +168,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   let fleet: SimFleet | undefined;
   let watcher: DurableWatcher | undefined;
   try {
-    controller = await startControllerProcess({ repoRoot: options.repoRoot, dataDir, logFile: join(dataDir, 'controller.log'), nodeArgs: options.controllerNodeArgs });
-    const { url, adminToken, pid } = controller;
-    log(`controller pid ${pid} on ${url}, data in ${dataDir}`);
+    controller = await startControllerProcess({ repoRoot: options.repoRoot, dataDir, logFile: join(dataDir, 'controller.log'), nodeArgs: options.controllerNodeArgs, plainHttp: options.plainHttp });
+    const { url, adminToken, pid, tls } = controller;
+    const endpoint: Endpoint = { baseUrl: url, ca: tls?.caPem };
+    log(`controller pid ${pid} on ${url}, data in ${dataDir}${tls ? `, CA ${tls.caPath}` : ' (insecure plain HTTP)'}`);
     if (options.controllerNice !== null) {
       try {
         setPriority(pid, options.controllerNice);
@@ -152,21 +179,26 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         log(`could not set the controller's nice value to ${options.controllerNice} (${(error as Error).message}); it shares the CPU equally with the simulator`);
       }
     }
-    const api = (method: string, path: string, body?: unknown, ok = [200, 201]) => expectApi(url, adminToken, method, path, body, ok);
+    const api = (method: string, path: string, body?: unknown, ok = [200, 201]) => expectApi(endpoint, adminToken, method, path, body, ok);
 
     await api('POST', '/v1/groups', { name: GROUP });
     await api('PUT', `/v1/groups/${GROUP}/settings`, { registryMirrors: ['https://mirror-1.bench.internal'] });
     const { body: token } = await api('POST', `/v1/groups/${GROUP}/join-tokens`, { uses: n, ttlSeconds: 3_600 });
+    // The token carries the pin of the CA the bench read from DATA/tls: the one an agent would check.
+    const pin = parseJoinToken(token.token as string).pin;
+    if (pin !== (tls?.pin ?? null)) throw new Error(`the join token's CA pin ${pin} is not the pin of ${tls?.caPath ?? 'a plain HTTP controller (none)'} (${tls?.pin})`);
 
+    const beforeEnrol = sampleProcess(pid);
     let started = Date.now();
-    const agents = await enrolHosts(url, token.token as string, n, options.enrolConcurrency, (done) => log(`enrolled ${done}/${n}`));
+    const agents = await enrolHosts(endpoint, token.token as string, n, options.enrolConcurrency, (done) => log(`enrolled ${done}/${n}`));
     const enrolMs = Date.now() - started;
     log(`enrolled ${n} hosts in ${enrolMs} ms`);
 
     watcher = new DurableWatcher(join(dataDir, 'fleetdock.db'));
     const beforeConnect = sampleProcess(pid);
+    const enrolCpuSeconds = beforeConnect.cpuSeconds - beforeEnrol.cpuSeconds;
     started = Date.now();
-    fleet = new SimFleet(options.workerScript, url, agents, options.workers, { concurrency: options.connectConcurrency, applyDelayMs: options.applyDelayMs });
+    fleet = new SimFleet(options.workerScript, endpoint, agents, options.workers, { concurrency: options.connectConcurrency, applyDelayMs: options.applyDelayMs });
     const f = fleet;
     await waitFor('connecting every agent', options.phaseTimeoutMs, () => (f.assertAlive(), f.totals().done), () => {
       const t = f.totals();
@@ -174,9 +206,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       return `${t.welcomed}/${n}`;
     });
     const connectAllMs = Date.now() - started;
+    const connectedSample = sampleProcess(pid);
+    const workersConnectCpuSeconds = workersCpu(fleet.pids);
     const connected = fleet.totals();
     if (connected.welcomed !== n) throw new Error(`only ${connected.welcomed} of ${n} agents connected (${connected.gaveUp} gave up)`);
-    log(`all ${n} agents said hello in ${connectAllMs} ms`);
+    log(`all ${n} agents said hello in ${connectAllMs} ms; controller CPU ${(connectedSample.cpuSeconds - beforeConnect.cpuSeconds).toFixed(1)} s, simulator CPU ${workersConnectCpuSeconds.toFixed(1)} s`);
     await waitFor('first revision durable on every host', options.phaseTimeoutMs, () => watcher!.countAt(1) === n);
     const firstRevisionDurableMs = Date.now() - started;
     const afterConnect = sampleProcess(pid);
@@ -184,7 +218,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await sleep(1_000); // let the observed reports of the connect phase settle
 
     // ---- the push ----
-    const probe = await callApi(url, adminToken, 'GET', `/v1/groups/${GROUP}/rollouts`);
+    const probe = await callApi(endpoint, adminToken, 'GET', `/v1/groups/${GROUP}/rollouts`);
     const pushPath: ScenarioResult['pushPath'] = probe.status === 200 ? 'rollout-api' : 'settings-push';
     log(`push path: ${pushPath} (GET /v1/groups/${GROUP}/rollouts answered ${probe.status})`);
     const beforePush = sampleProcess(pid);
@@ -197,7 +231,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const watching = watcher.watch(target, n, { pollMs: options.pollMs, timeoutMs: options.phaseTimeoutMs, onProgress: (seen) => log(`durable at revision ${target}: ${seen}/${n}`) });
     if (pushPath === 'rollout-api') {
       const strategy = { canary: 0, batchSize: '100%', maxConcurrent: n, failureBudget: 0, offline: 'skip' };
-      const rollout = await callApi(url, adminToken, 'POST', `/v1/groups/${GROUP}/rollouts`, { toRevision: target, strategy });
+      const rollout = await callApi(endpoint, adminToken, 'POST', `/v1/groups/${GROUP}/rollouts`, { toRevision: target, strategy });
       if (rollout.status !== 201) throw new Error(`POST /v1/groups/${GROUP}/rollouts answered ${rollout.status}: ${JSON.stringify(rollout.body).slice(0, 500)}`);
       pushDoneAt = rollout.doneAt;
       pushRequestMs = rollout.ms;
@@ -212,7 +246,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     if (rolloutId !== null) {
       const deadline = Date.now() + options.phaseTimeoutMs;
       for (;;) {
-        const view = await callApi(url, adminToken, 'GET', `/v1/rollouts/${rolloutId}`);
+        const view = await callApi(endpoint, adminToken, 'GET', `/v1/rollouts/${rolloutId}`);
         if (view.body?.rollout?.state === 'completed' || view.body?.state === 'completed') {
           rolloutCompletedMs = view.doneAt - pushDoneAt;
           break;
@@ -239,7 +273,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const workersCpuSeconds = workersCpu(fleet.pids) - workersCpuBefore;
 
     // ---- the drift query ----
-    const driftProbe = await callApi(url, adminToken, 'GET', '/v1/drift');
+    const driftProbe = await callApi(endpoint, adminToken, 'GET', '/v1/drift');
     // Before the drift API exists, GET /v1/hosts (what `fleetdock hosts` reads) stands in for it.
     const driftPath = driftProbe.status === 200 ? '/v1/drift' : '/v1/hosts';
     const handEdited = driftPath === '/v1/drift' ? Math.round((n * options.driftedPercent) / 100) : 0;
@@ -251,7 +285,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       fleet.reportHandEdits(names);
       const deadline = sentAt + options.phaseTimeoutMs;
       for (;;) {
-        const answer = await callApi(url, adminToken, 'GET', '/v1/drift');
+        const answer = await callApi(endpoint, adminToken, 'GET', '/v1/drift');
         if (Array.isArray(answer.body?.hosts) && answer.body.hosts.length >= handEdited) {
           driftDetectedMs = answer.doneAt - sentAt;
           break;
@@ -267,12 +301,16 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const driftTimes: number[] = [];
     let driftLast = driftProbe;
     for (let i = 0; i < options.driftRepeats; i++) {
-      driftLast = await callApi(url, adminToken, 'GET', driftPath);
+      driftLast = await callApi(endpoint, adminToken, 'GET', driftPath);
       driftTimes.push(driftLast.ms);
     }
     const drift = summarise(driftTimes);
     log(`${driftPath}: p50 ${drift.p50.toFixed(1)} ms, max ${drift.max.toFixed(1)} ms, ${driftLast.bytes} bytes, status ${driftLast.status}`);
-    const cliMs = driftPath === '/v1/drift' ? await timeCli(options.repoRoot, url, adminToken, ['drift', '--json']) : NaN;
+    const healthTimes: number[] = [];
+    for (let i = 0; i < options.driftRepeats; i++) healthTimes.push((await expectApi(endpoint, null, 'GET', '/v1/health', undefined, [200])).ms);
+    const health = summarise(healthTimes);
+    log(`GET /v1/health: p50 ${health.p50.toFixed(1)} ms, max ${health.max.toFixed(1)} ms (${tls ? 'a new TLS connection each' : 'keep-alive'})`);
+    const cliMs = driftPath === '/v1/drift' ? await timeCli(options.repoRoot, url, adminToken, tls?.caPath ?? null, ['drift', '--json'], log) : NaN;
     if (!Number.isNaN(cliMs)) log(`fleetdock drift --json: ${cliMs.toFixed(0)} ms wall, node start-up included`);
 
     const end = sampleProcess(pid);
@@ -280,9 +318,12 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     return {
       agents: n,
       workers: fleet.pids.length,
+      transport: tls ? 'tls' : 'plain',
+      connectConcurrency: options.connectConcurrency,
       pushPath,
       dataDir,
       enrolMs,
+      enrolCpuSeconds,
       connectAllMs,
       firstRevisionDurableMs,
       pushRequestMs,
@@ -294,7 +335,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       durableScanMs: found.scanMs,
       durableMaxGapMs: found.maxGapMs,
       controller: {
+        rssBeforeConnectMiB: beforeConnect.rssMiB,
         rssAfterConnectMiB: afterConnect.rssMiB,
+        rssPerAgentKiB: ((afterConnect.rssMiB - beforeConnect.rssMiB) * 1024) / n,
+        cpuConnectSeconds: connectedSample.cpuSeconds - beforeConnect.cpuSeconds,
         rssAfterPushMiB: afterPush.rssMiB,
         peakRssMiB: end.peakRssMiB,
         cpuConnectPercent: cpuPercent(beforeConnect, afterConnect),
@@ -304,6 +348,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         cpuSecondsTotal: end.cpuSeconds,
       },
       workersCpuSeconds,
+      workersConnectCpuSeconds,
+      health: { p50: health.p50, max: health.max },
       drift: { path: driftPath, p50: drift.p50, max: drift.max, bytes: driftLast.bytes, status: driftLast.status, handEdited, detectedMs: driftDetectedMs, cliMs },
       dropped,
     };

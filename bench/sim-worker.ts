@@ -1,10 +1,12 @@
 /**
- * A simulator worker: one process holding many WebSocket connections, each behaving like a real
- * agent at the protocol level (no dockerd): `hello` on connect, and for every `desired` an
- * `apply-result` (applied, reload, verified) followed by an `observed` report. Records when each
+ * A simulator worker: one process holding many WebSocket connections (wss:// trusting only the
+ * controller's CA, or ws:// on an insecure plain HTTP controller), each behaving like a real agent at
+ * the protocol level (no dockerd): `hello` on connect, and for every `desired` an `apply-result`
+ * (applied, reload, verified) followed by an `observed` report. Records when each
  * agent received each revision and when it acknowledged it. Driven over IPC by bench/run.ts; exits
  * on `stop` or when its parent goes away.
  */
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { WebSocket } from 'ws';
 import { renderApplyResult, renderHandEditedObserved, renderHello, renderObserved, type DesiredSettingsView } from './sim-messages.js';
 import type { ParentCommand, ProgressEvent, SimAgent, StartCommand, TimesEvent } from './worker-protocol.js';
@@ -27,6 +29,12 @@ let failedAttempts = 0;
 let gaveUp = 0;
 let dropped = 0;
 let stopping = false;
+/**
+ * For wss://: one TLS context trusting only the controller's CA, shared by every connection of this
+ * worker. Passing `ca` per connection instead would build a context (and a certificate store) per
+ * connection: about 20 KiB more per socket here, for nothing a real agent (one connection) would see.
+ */
+let secureContext: SecureContext | null = null;
 
 function send(event: ProgressEvent | TimesEvent): void {
   process.send?.(event);
@@ -52,7 +60,13 @@ function answerDesired(state: AgentState, revision: number, settings: DesiredSet
 /** Opens one connection and resolves when `welcome` arrives; rejects on a refused or failed connection. */
 function connectOnce(state: AgentState, command: StartCommand): Promise<void> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(command.url, { headers: { authorization: `Bearer ${state.agent.credential}` }, perMessageDeflate: false });
+    const ws = new WebSocket(command.url, {
+      headers: { authorization: `Bearer ${state.agent.credential}` },
+      perMessageDeflate: false,
+      // wss://: the controller's CA is the only trust anchor, as for a real agent (which pins it);
+      // the certificate is verified (rejectUnauthorized stays true).
+      ...(secureContext !== null ? { secureContext } : {}),
+    });
     state.ws = ws;
     let settled = false;
     ws.on('open', () => ws.send(renderHello(state.agent.name, new Date())));
@@ -109,6 +123,7 @@ async function connectAgent(state: AgentState, command: StartCommand): Promise<v
 }
 
 async function start(command: StartCommand): Promise<void> {
+  if (command.ca !== null) secureContext = createSecureContext({ ca: command.ca });
   for (const agent of command.agents) agents.push({ agent, ws: null, welcomed: false, received: new Map(), acked: new Map(), last: null });
   const ticker = setInterval(() => send(progress(false)), 250);
   let next = 0;

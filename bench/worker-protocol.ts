@@ -9,10 +9,15 @@ export interface SimAgent {
   credential: string;
 }
 
-/** Parent → worker: connect these agents to `url` (ws://.../v1/agent), at most `concurrency` handshakes at once. */
+/**
+ * Parent → worker: connect these agents to `url` (wss://.../v1/agent, or ws:// on an insecure plain
+ * HTTP controller), at most `concurrency` handshakes at once.
+ */
 export interface StartCommand {
   type: 'start';
   url: string;
+  /** The controller's CA certificate (PEM), the only one trusted for wss://; null for ws://. */
+  ca: string | null;
   agents: SimAgent[];
   concurrency: number;
   /** Simulated apply time before answering a `desired`, in milliseconds (0: answer at once). */
