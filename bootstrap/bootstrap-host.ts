@@ -134,6 +134,10 @@ export async function bootstrapHost(target: HostTarget, ctx: BootstrapContext, o
       enter('wait');
       await waitUntilConverged(session, ctx, name, changedNothing, startedPid);
       report.outcome = plan.mintToken ? 'enrolled' : changedNothing ? 'already-enrolled' : 'updated';
+      if (joinToken !== null) {
+        // Enrolled: the token is spent and the agent holds its credential; it leaves agent.env.
+        await writeRootFile(session, AGENT_PATHS.env, '0600', renderAgentEnv({ controller: ctx.agentControllerUrl, joinToken: null, name }));
+      }
     }
   } catch (error) {
     const failure = failureOf(error, step);

@@ -23,9 +23,10 @@ const input = (installed: AgentInstallState, host: ControllerHostState, over: Pa
 });
 
 describe('agent.env', () => {
-  it('renders the options the unit passes, and reads them back', () => {
+  it('renders the options the unit passes, the token apart from them (not in ps), and reads them back', () => {
     const text = renderAgentEnv({ controller: URL_, joinToken: `FD1${'0f'.repeat(32)}::s3cr3t-s3cr3t-s3cr3t`, name: 'bs1' });
-    expect(text.split('\n')[1]).toBe(`FLEETDOCK_AGENT_OPTS=--controller ${URL_} --join-token FD1${'0f'.repeat(32)}::s3cr3t-s3cr3t-s3cr3t --name bs1`);
+    expect(text.split('\n')[1]).toBe(`FLEETDOCK_AGENT_OPTS=--controller ${URL_} --name bs1`);
+    expect(text.split('\n')[2]).toBe(`FLEETDOCK_JOIN_TOKEN=FD1${'0f'.repeat(32)}::s3cr3t-s3cr3t-s3cr3t`);
     expect(parseAgentEnv(text)).toEqual({ controller: URL_, name: 'bs1', hasJoinToken: true });
     expect(parseAgentEnv(ENV)).toEqual({ controller: URL_, name: 'bs1', hasJoinToken: false });
   });
@@ -33,6 +34,7 @@ describe('agent.env', () => {
   it.each([
     ['FLEETDOCK_AGENT_OPTS="--controller=http://c:7700 --name=x"\n', { controller: 'http://c:7700', name: 'x', hasJoinToken: false }],
     ['# hand-written\nFLEETDOCK_AGENT_OPTS=--join-token T\n', { controller: null, name: null, hasJoinToken: true }],
+    ['FLEETDOCK_AGENT_OPTS=--name x\nFLEETDOCK_JOIN_TOKEN=T\n', { controller: null, name: 'x', hasJoinToken: true }],
   ])('reads %j', (text, parsed) => {
     expect(parseAgentEnv(text)).toEqual(parsed);
   });
@@ -44,7 +46,7 @@ describe('agent.env', () => {
 
   it.each([
     [{ controller: 'http://c:7700/a b', joinToken: null, name: 'x' }, '--controller "http://c:7700/a b"'],
-    [{ controller: URL_, joinToken: 'tok"en', name: 'x' }, '--join-token value holds'],
+    [{ controller: URL_, joinToken: 'tok"en', name: 'x' }, 'the join token holds'],
     [{ controller: URL_, joinToken: null, name: '$HOME' }, '--name "$HOME"'],
   ])('refuses what would break systemd\'s word split: %j', (options, message) => {
     expect(() => renderAgentEnv(options)).toThrow(message);
@@ -98,6 +100,7 @@ describe('planInstall', () => {
     ['a disabled agent: enable only', { enabled: false }, ['enable fleetdock-agent']],
     ['agent.env for another controller: rewritten without a token', { envText: renderAgentEnv({ controller: 'https://old:7700', joinToken: null, name: 'bs1' }) }, ['/etc/fleetdock/agent.env', 'restart fleetdock-agent']],
     ['agent.env gone: rewritten without a token', { envText: null }, ['/etc/fleetdock/agent.env', 'restart fleetdock-agent']],
+    ['a spent token left in agent.env: rewritten without it, no restart', { envText: renderAgentEnv({ controller: URL_, joinToken: `FD1${'0f'.repeat(32)}::spent-spent-spent-spent`, name: 'bs1' }) }, ['/etc/fleetdock/agent.env']],
   ])('%s', (_what, over, changes) => {
     const plan = planInstall(input({ ...RUNNING, ...over }, ON_CONTROLLER));
     expect(plan).toMatchObject({ kind: 'install', mintToken: false, changes });

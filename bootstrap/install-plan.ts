@@ -18,6 +18,11 @@ export const AGENT_PATHS = Object.freeze({
 
 const ENV_HEADER = '# Written by fleetdock bootstrap: the options fleetdock-agent.service passes to the agent.\n';
 const ENV_VARIABLE = 'FLEETDOCK_AGENT_OPTS';
+/**
+ * The join token goes in the environment, never in the options: ExecStart's arguments are in
+ * /proc/PID/cmdline, which every local user can read; the environment (/proc/PID/environ) only root.
+ */
+const TOKEN_VARIABLE = 'FLEETDOCK_JOIN_TOKEN';
 /** What an option value may hold: no whitespace, quotes, backslashes, `$`, `#` or control characters. */
 const OPTION_VALUE_RE = /^[A-Za-z0-9._~:/?[\]@&+,=%-]+$/;
 
@@ -31,20 +36,23 @@ export interface AgentOptions {
 }
 
 /**
- * Renders agent.env: `FLEETDOCK_AGENT_OPTS=--controller URL [--join-token TOKEN] --name NAME`. systemd
- * splits `$FLEETDOCK_AGENT_OPTS` on whitespace, so a value that could break the split is refused
- * (throws, naming the option but never a token's value).
+ * Renders agent.env: `FLEETDOCK_AGENT_OPTS=--controller URL --name NAME`, and `FLEETDOCK_JOIN_TOKEN=TOKEN`
+ * until the agent has enrolled (the agent reads it from its environment, so it is in no process list).
+ * systemd splits `$FLEETDOCK_AGENT_OPTS` on whitespace, so a value that could break the split is
+ * refused (throws, naming the option but never a token's value).
  */
 export function renderAgentEnv(options: AgentOptions): string {
-  const parts: [string, string][] = [['--controller', options.controller]];
-  if (options.joinToken !== null) parts.push(['--join-token', options.joinToken]);
-  parts.push(['--name', options.name]);
+  const parts: [string, string][] = [['--controller', options.controller], ['--name', options.name]];
   for (const [flag, value] of parts) {
     if (!OPTION_VALUE_RE.test(value)) {
-      throw new Error(`${flag} ${flag === '--join-token' ? 'value' : JSON.stringify(value)} holds a character that cannot go into ${AGENT_PATHS.env} (whitespace, a quote, a backslash, $ or #)`);
+      throw new Error(`${flag} ${JSON.stringify(value)} holds a character that cannot go into ${AGENT_PATHS.env} (whitespace, a quote, a backslash, $ or #)`);
     }
   }
-  return `${ENV_HEADER}${ENV_VARIABLE}=${parts.map(([flag, value]) => `${flag} ${value}`).join(' ')}\n`;
+  if (options.joinToken !== null && !OPTION_VALUE_RE.test(options.joinToken)) {
+    throw new Error(`the join token holds a character that cannot go into ${AGENT_PATHS.env} (whitespace, a quote, a backslash, $ or #)`);
+  }
+  const token = options.joinToken === null ? '' : `${TOKEN_VARIABLE}=${options.joinToken}\n`;
+  return `${ENV_HEADER}${ENV_VARIABLE}=${parts.map(([flag, value]) => `${flag} ${value}`).join(' ')}\n${token}`;
 }
 
 /** What an agent.env says (null when it has no FLEETDOCK_AGENT_OPTS line). */
@@ -63,7 +71,7 @@ export function parseAgentEnv(text: string | null): ParsedAgentEnv | null {
   const quoted = /^"(.*)"$/.exec(value) ?? /^'(.*)'$/.exec(value);
   if (quoted) value = quoted[1]!;
   const words = value.split(/\s+/).filter((w) => w !== '');
-  const parsed: ParsedAgentEnv = { controller: null, name: null, hasJoinToken: false };
+  const parsed: ParsedAgentEnv = { controller: null, name: null, hasJoinToken: text.split('\n').some((l) => l.trimStart().startsWith(`${TOKEN_VARIABLE}=`)) };
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
     const eq = word.indexOf('=');
@@ -157,11 +165,15 @@ export function planInstall(input: InstallInput): InstallPlan {
   }
   const mintToken = !installed.statePresent;
   const env = parseAgentEnv(installed.envText);
-  const writeEnv = mintToken || env === null || env.controller !== input.controller || env.name !== name;
+  const optionsChanged = env === null || env.controller !== input.controller || env.name !== name;
+  // A token left from an enrolment (a run interrupted after it): spent, so it goes; the agent, which
+  // has its credential, need not restart for that.
+  const dropSpentToken = installed.statePresent && env !== null && env.hasJoinToken;
+  const writeEnv = mintToken || optionsChanged || dropSpentToken;
   const writeBinary = installed.binarySha256 !== input.binarySha256;
   const writeUnit = installed.unitText !== input.unitText;
   const enable = !installed.enabled;
-  const service = !installed.active ? 'start' : writeBinary || writeUnit || writeEnv ? 'restart' : 'none';
+  const service = !installed.active ? 'start' : writeBinary || writeUnit || mintToken || optionsChanged ? 'restart' : 'none';
   const changes = [
     ...(writeBinary ? [AGENT_PATHS.binary] : []),
     ...(writeUnit ? [AGENT_PATHS.unit] : []),

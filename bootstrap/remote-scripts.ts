@@ -97,7 +97,13 @@ rm -f ${AGENT_PATHS.unit}
 systemctl daemon-reload
 systemctl reset-failed ${AGENT_PATHS.unitName}.service 2>/dev/null || true
 rm -f ${AGENT_PATHS.binary} ${AGENT_PATHS.env}
-rm -rf ${AGENT_PATHS.stateDir}
+`;
+
+/**
+ * Removes the agent's state dir, last: its state.json says which daemon.json keys fleetdock owns, so
+ * a purge that failed can be run again only while it is there.
+ */
+export const REMOVE_STATE_SCRIPT = `${PRELUDE}rm -rf ${AGENT_PATHS.stateDir}
 rmdir /etc/fleetdock 2>/dev/null || true
 `;
 

@@ -162,7 +162,10 @@ export function openSshSession(options: SshConnectOptions): Promise<SshSession> 
       handshakeDone = true;
     });
     client.once('close', () => {
-      if (handshakeDone) fail(new SshStepError('auth', `${options.host}:${options.port} closed the connection during login (user ${options.user})`));
+      if (handshakeDone) {
+        const hint = options.user === 'root' ? '' : '; a host still booting refuses all but root (/run/nologin), so try again in a moment';
+        fail(new SshStepError('auth', `${options.host}:${options.port} closed the connection during login (user ${options.user})${hint}`));
+      }
       else fail(new SshStepError('connect', `${options.host}:${options.port} closed the connection during the SSH handshake`, { retryable: true }));
     });
     const config: ConnectConfig = {
@@ -209,6 +212,7 @@ function createSession(client: InstanceType<typeof Client>): SshSession {
       return new Promise<ExecResult>((resolve, reject) => {
         client.exec(command, (error: Error | undefined, channel: ClientChannel) => {
           if (error) return reject(new Error(`cannot run a command over SSH: ${error.message}`));
+          const input = options.stdin;
           let stdout = '';
           let stderr = '';
           let timedOut = false;
@@ -223,12 +227,21 @@ function createSession(client: InstanceType<typeof Client>): SshSession {
           channel.stderr.on('data', (chunk: Buffer) => {
             if (stderr.length < MAX_OUTPUT_CHARS) stderr += chunk.toString('utf8');
           });
+          // A channel that fails (the host went away, a write after the remote end exited) rejects
+          // this command only: never an unhandled 'error' that would end the whole run.
+          channel.on('error', (e: Error) => {
+            clearTimeout(timer);
+            reject(new Error(`the SSH channel failed: ${e.message}`));
+          });
           channel.once('close', (code: number | null, signal?: string) => {
             clearTimeout(timer);
+            if (input !== undefined && typeof input !== 'string' && !Buffer.isBuffer(input)) {
+              input.unpipe(channel);
+              input.destroy();
+            }
             if (timedOut) return reject(new Error(`the command did not finish within ${timeoutMs / 1000} s${stderr ? `: ${stderr.trim().slice(-500)}` : ''}`));
             resolve({ code: typeof code === 'number' ? code : null, signal: signal ?? null, stdout, stderr });
           });
-          const input = options.stdin;
           if (input === undefined) channel.end();
           else if (typeof input === 'string' || Buffer.isBuffer(input)) channel.end(input);
           else {

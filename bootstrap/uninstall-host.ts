@@ -9,7 +9,8 @@ import type { ControllerPort } from './controller-port.js';
 import { HOST_PATHS } from '../agent/paths.js';
 import { failureOf, HostStepError, tailOf, type HostReport, type HostStep } from './host-report.js';
 import type { HostTarget } from './inventory.js';
-import { DAEMON_RELOAD_SCRIPT, DOCKER_ACTION_SCRIPT, REMOVE_AGENT_SCRIPT, REMOVE_FILES_SCRIPT, UNINSTALL_PROBE_SCRIPT, WRITE_FILE_SCRIPT } from './remote-scripts.js';
+import { AGENT_PATHS } from './install-plan.js';
+import { DAEMON_RELOAD_SCRIPT, DOCKER_ACTION_SCRIPT, REMOVE_AGENT_SCRIPT, REMOVE_FILES_SCRIPT, REMOVE_STATE_SCRIPT, UNINSTALL_PROBE_SCRIPT, WRITE_FILE_SCRIPT } from './remote-scripts.js';
 import type { SshSession } from './ssh-session.js';
 import { agentFilesPresent, parseUninstallProbe, planPurge } from './uninstall-plan.js';
 import type { StepListener } from './bootstrap-host.js';
@@ -60,6 +61,11 @@ export async function uninstallHost(target: HostTarget, ctx: UninstallContext, o
     if (ctx.purgeSettings) {
       enter('purge');
       await purgeSettings(session, ctx, facts, report);
+    }
+    if (facts.present.includes(AGENT_PATHS.stateDir)) {
+      // Last: a purge that failed finds the state again when uninstall is run once more.
+      const r = await session.run(REMOVE_STATE_SCRIPT, { asRoot: true, timeoutMs: 60_000 });
+      if (r.code !== 0) throw new HostStepError(ctx.purgeSettings ? 'purge' : 'stop', `removing ${AGENT_PATHS.stateDir} failed (exit ${r.code})`, tailOf(r.stderr));
     }
 
     if (ctx.removeHost) {

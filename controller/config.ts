@@ -18,6 +18,8 @@ export interface ControllerConfig {
   readonly listen: { readonly host: string; readonly port: number };
   /** HTTPS with the controller's own CA (default), with the operator's certificate, or insecure plain HTTP. */
   readonly tls: TlsSetting;
+  /** How often a running controller looks whether its server certificate must be renewed (or its files changed). */
+  readonly tlsRenewalCheckMs: number;
   /** Directory of `NNNN_name.sql` files applied at start. */
   readonly migrationsDir: string;
   /** How often every agent connection is pinged; one that did not pong since the last ping is dropped. */
@@ -58,6 +60,7 @@ export const CONTROLLER_DEFAULTS = Object.freeze({
   driftOfflineAfterMs: 60_000,
   driftEnforceIntervalMs: 30_000,
   driftSweepIntervalMs: 5_000,
+  tlsRenewalCheckMs: 12 * 60 * 60 * 1000,
   loginThrottle: LOGIN_THROTTLE_DEFAULTS,
 });
 
@@ -73,6 +76,7 @@ export interface ControllerConfigInput {
   driftEnforceIntervalMs?: number | undefined;
   driftSweepIntervalMs?: number | undefined;
   loginThrottle?: Partial<LoginThrottleOptions> | undefined;
+  tlsRenewalCheckMs?: number | undefined;
   /** The operator's certificate (chain) and key, PEM; both or neither. */
   tlsCert?: string | undefined;
   tlsKey?: string | undefined;
@@ -176,6 +180,7 @@ export function resolveControllerConfig(input: ControllerConfigInput = {}): Cont
     dataDir: resolve(data),
     listen,
     tls: Object.freeze(resolveTlsSetting(input, listen.host)),
+    tlsRenewalCheckMs: input.tlsRenewalCheckMs ?? CONTROLLER_DEFAULTS.tlsRenewalCheckMs,
     migrationsDir: resolve(input.migrationsDir ?? findMigrationsDir()),
     heartbeatIntervalMs,
     sqliteBusyTimeoutMs: CONTROLLER_DEFAULTS.sqliteBusyTimeoutMs,

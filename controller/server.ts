@@ -81,6 +81,7 @@ export async function startController(config: ControllerConfig, deps: Controller
   let hub: AgentHub | undefined;
   let drift: DriftMonitor | undefined;
   let rollouts: RolloutEngine | undefined;
+  let renewal: NodeJS.Timeout | undefined;
   try {
     const applied = applyMigrations(db, config.migrationsDir, now);
     if (applied.length > 0) logger.info({ migrations: applied.map((m) => `${m.version}_${m.name}`) }, 'database migrated');
@@ -110,6 +111,27 @@ export async function startController(config: ControllerConfig, deps: Controller
     drift.attachSender(hub);
     const app = createApiApp({ store, publisher: hub, agents: hub, throttle, now, logger, drift, rollouts, trust: tls ? { caPem: tls.caPem, pin: tls.pin } : null }, { maxBodyBytes: config.maxBodyBytes });
     const server = tls ? createHttpsServer({ cert: tls.certChainPem, key: tls.keyPem }, app) : createHttpServer(app);
+    // A controller may run for longer than its server certificate lives: look again (twice a day by
+    // default; its own certificate is re-issued within 30 days of expiry, operator files may change).
+    renewal = tls
+      ? setInterval(() => {
+          loadTlsMaterial(config.tls, config.dataDir, config.listen.host, new Date()).then(
+            (fresh) => {
+              if (!fresh || (fresh.certChainPem === tls.certChainPem && fresh.keyPem === tls.keyPem)) return;
+              if (fresh.pin !== tls.pin) {
+                logger.error({ was: tls.pin, now: fresh.pin }, 'the CA changed under the running controller: not taken (agents pin the old one); restart the controller if this is meant');
+                return;
+              }
+              (server as ReturnType<typeof createHttpsServer>).setSecureContext({ cert: fresh.certChainPem, key: fresh.keyPem });
+              tls.certChainPem = fresh.certChainPem;
+              tls.keyPem = fresh.keyPem;
+              logger.info({ tls: fresh.changes.join('; ') || 'certificate files changed' }, 'tls: now serving the new server certificate');
+            },
+            (error: unknown) => logger.error({ err: (error as Error).message }, 'tls: could not renew the server certificate; still serving the old one'),
+          );
+        }, config.tlsRenewalCheckMs)
+      : undefined;
+    renewal?.unref();
     server.on('upgrade', hub.handleUpgrade);
     const address = await listen(server, config.listen.host, config.listen.port);
     // A wildcard address is reached from this machine through loopback, which the certificate names.
@@ -126,6 +148,7 @@ export async function startController(config: ControllerConfig, deps: Controller
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
+        clearInterval(renewal);
         runningRollouts.close();
         await runningHub.close();
         runningDrift.close();
@@ -138,6 +161,7 @@ export async function startController(config: ControllerConfig, deps: Controller
       })());
     return { url, port: address.port, tls: tls ? { caPem: tls.caPem, pin: tls.pin, caPath: tls.caPath } : null, adminTokenPath: admin.path, ...(admin.token ? { adminToken: admin.token } : {}), close };
   } catch (error) {
+    clearInterval(renewal);
     rollouts?.close();
     await hub?.close().catch(() => {});
     drift?.close();

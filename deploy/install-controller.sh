@@ -68,6 +68,12 @@ if [ ! -d /run/systemd/system ] || ! command -v systemctl >/dev/null; then
 fi
 NODE=$(command -v node || true)
 [ -n "$NODE" ] || die 'node is not installed (or not on PATH): install Node.js 20.19 or later, e.g. from https://nodejs.org or your distribution'
+NODE=$(readlink -f "$NODE")
+case $NODE in
+  # The unit has ProtectHome=yes and runs as $SERVICE_USER: a node in a home directory (nvm, asdf)
+  # or a user's runtime dir would not start (203/EXEC), and only after the code was swapped in.
+  /home/* | /root/* | /run/user/*) die "node is $NODE, which the service (ProtectHome=yes, user $SERVICE_USER) cannot run: install Node.js 20.19 or later system-wide (e.g. /usr/bin/node or /usr/local/bin/node)" ;;
+esac
 if ! "$NODE" -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
   die "fleetdock needs Node.js 20.19 or later; $NODE is $("$NODE" --version)"
 fi

@@ -343,7 +343,9 @@ export async function startBuildServer(opts: BuildServerOptions): Promise<BuildS
     for (const user of opts.sshUsers ?? []) await mustExec(`setting up ssh user ${user.name}`, SSH_USER_SCRIPT, { input: user.authorizedKeys.map((k) => `${k.trim()}\n`).join(''), env: { LAB_USER: user.name, LAB_SUDO: user.sudo ?? 'none' } });
     if (opts.sshPort !== undefined) {
       await mustExec('starting sshd', [
-        'sh', '-c', 'printf "Port %s\\n" "$1" > /etc/ssh/sshd_config.d/10-lab-port.conf && systemctl start ssh',
+        // systemd-user-sessions removes /run/nologin, which until then makes PAM refuse every login
+        // but root's: "booted" here means docker is up, which can come first on a loaded machine.
+        'sh', '-c', 'printf "Port %s\\n" "$1" > /etc/ssh/sshd_config.d/10-lab-port.conf && systemctl start systemd-user-sessions.service ssh',
         'sh', String(opts.sshPort),
       ]);
     }

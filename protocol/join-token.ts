@@ -54,6 +54,28 @@ export function caPinOf(certificatePem: string): string {
   return createHash('sha256').update(spki).digest('hex');
 }
 
+/** The PEM certificates in a bundle, each as its own PEM text (anything between them is ignored). */
+export function splitCertificates(pem: string): string[] {
+  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => `${m[0]}\n`);
+}
+
+/**
+ * The one certificate of `bundle` whose pin is `pin`, re-encoded from its parsed form (so nothing but
+ * that certificate is ever trusted, whatever else the text held), or null when none has that pin.
+ */
+export function certificateWithPin(bundle: string, pin: string): string | null {
+  for (const pem of splitCertificates(bundle)) {
+    let certificate: X509Certificate;
+    try {
+      certificate = new X509Certificate(pem);
+    } catch {
+      continue;
+    }
+    if (caPinOf(pem) === pin) return certificate.toString();
+  }
+  return null;
+}
+
 /** How a pin is shown to people: `sha256:` and the hex, as kubeadm prints it. */
 export function showPin(pin: string): string {
   return `sha256:${pin}`;

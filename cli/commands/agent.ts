@@ -20,7 +20,9 @@ const USAGE = `usage: fleetdock agent --controller URL [--join-token TOKEN] [opt
 
   --controller URL          the controller, https://host:port (http:// only for a controller on --insecure-plain-http)
   --join-token TOKEN        join token (needed once, until the state dir holds a credential); it pins
-                            the controller's CA: the agent checks it before it sends anything secret
+                            the controller's CA: the agent checks it before it sends anything secret.
+                            Better in the environment, FLEETDOCK_JOIN_TOKEN: arguments are visible to
+                            every local user (ps), the environment only to root
   --ca-file PATH            trust this CA for the controller instead of the token's pin (e.g. a company PKI)
   --state-dir DIR           credential and state (default ${AGENT_DEFAULTS.stateDir})
   --root DIR                prefix for every host path (default /)
@@ -54,7 +56,9 @@ export function run(argv: string[]): Promise<number> {
       'log-level': { type: 'string', default: 'info' },
     });
     if (positionals.length) throw new UsageError(`unexpected argument ${positionals[0]}`);
-    const { 'log-level': level, ...agentArgs } = values;
+    const { 'log-level': level, ...flags } = values;
+    // The environment is the safe place for the token (arguments show in ps); a flag still wins.
+    const agentArgs = { ...flags, 'join-token': flags['join-token'] ?? (process.env.FLEETDOCK_JOIN_TOKEN?.trim() || undefined) };
     if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError(`--log-level must be debug, info, warn or error, not ${JSON.stringify(level)}`);
     let config;
     try {

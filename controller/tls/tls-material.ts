@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { FleetdockError } from '../../protocol/errors.js';
-import { caPinOf } from '../../protocol/join-token.js';
+import { caPinOf, splitCertificates } from '../../protocol/join-token.js';
 import { createCertificateAuthority, issueServerCertificate } from './issue-certificates.js';
 import { reasonToReissue, serverCertificateNames } from './server-names.js';
 
@@ -51,11 +51,6 @@ function readPem(path: string, what: string): string {
   }
 }
 
-/** Splits a PEM bundle into its certificates. */
-export function splitCertificates(pem: string): string[] {
-  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => `${m[0]}\n`);
-}
-
 function certificateOf(pem: string, what: string): X509Certificate {
   try {
     return new X509Certificate(pem);
@@ -80,11 +75,23 @@ function loadOperatorFiles(setting: Extract<TlsSetting, { mode: 'files' }>): Tls
   if (!leaf.checkPrivateKey(key)) throw new FleetdockError('VALIDATION', `--tls-key ${setting.keyPath} is not the key of the certificate in --tls-cert ${setting.certPath}`);
   // Without --tls-ca the last certificate of the chain is the anchor (a self-signed one is itself).
   const caPath = setting.caPath ?? setting.certPath;
-  const caPem = setting.caPath ? splitCertificates(readPem(setting.caPath, '--tls-ca file')).at(-1) : chain.at(-1);
-  if (!caPem) throw new FleetdockError('VALIDATION', `--tls-ca ${setting.caPath} holds no PEM certificate`);
+  const caBundle = setting.caPath ? splitCertificates(readPem(setting.caPath, '--tls-ca file')) : chain;
+  if (caBundle.length !== 1 && setting.caPath) throw new FleetdockError('VALIDATION', `--tls-ca ${setting.caPath} must hold exactly one certificate, the root CA agents pin (it holds ${caBundle.length})`);
+  const caPem = caBundle.at(-1)!;
   const ca = certificateOf(caPem, `CA in ${caPath}`);
-  const signedByCa = chain.length === 1 ? leaf.verify(ca.publicKey) || leaf.fingerprint256 === ca.fingerprint256 : true;
-  if (!signedByCa) throw new FleetdockError('VALIDATION', `the certificate in --tls-cert ${setting.certPath} is not signed by the CA in ${caPath}`);
+  // Agents trust the pinned CA alone and Node accepts no partial chain: it must be a self-signed root.
+  if (ca.issuer !== ca.subject || !ca.verify(ca.publicKey)) {
+    throw new FleetdockError('VALIDATION', `the CA agents would pin (${setting.caPath ? `--tls-ca ${setting.caPath}` : `the last certificate in --tls-cert ${setting.certPath}`}) is not a self-signed root certificate: pass the root of your CA with --tls-ca`);
+  }
+  // The chain must lead there: each certificate signed by the next, the last by the CA (or the CA itself).
+  const links = chain.map((pem) => certificateOf(pem, `certificate in --tls-cert ${setting.certPath}`));
+  for (let i = 0; i < links.length; i++) {
+    const issuer = links[i + 1] ?? ca;
+    const self = links[i]!.fingerprint256 === ca.fingerprint256;
+    if (!self && !links[i]!.verify(issuer.publicKey)) {
+      throw new FleetdockError('VALIDATION', `certificate ${i + 1} in --tls-cert ${setting.certPath} (${links[i]!.subject.replace(/\n/g, ', ')}) is not signed by ${i + 1 < links.length ? 'the next one in the file' : `the CA in ${caPath}`}`);
+    }
+  }
   return { certChainPem, keyPem, caPem, pin: caPinOf(caPem), caPath, changes: [] };
 }
 

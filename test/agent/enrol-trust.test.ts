@@ -3,7 +3,7 @@
 // no key it signed, a plain http:// URL, a certificate without the name used; and it stops for good
 // when its host is revoked. Real controllers and the real agent code on loopback (no dockerd needed:
 // enrolment and the connection do not touch it).
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,9 @@ describe('an agent enrolling over TLS', { timeout: 60_000 }, () => {
   let b: TestController;
   let mitm: Server;
   let mitmUrl: string;
+  /** What the man in the middle answers at /v1/ca (default: controller A's CA, as A gives it). */
+  let mitmCa: () => string;
+  let ownCaPem: string;
   const mitmSaw: string[] = [];
   const dirs: string[] = [];
 
@@ -44,11 +47,14 @@ describe('an agent enrolling over TLS', { timeout: 60_000 }, () => {
     for (const t of [a, b]) expect((await t.api('POST', '/v1/groups', { name: 'ci' })).status).toBe(201);
     // A man in the middle: hands out controller A's (public) CA, but its certificate is from a CA of its own.
     const now = new Date();
-    const own = await issueServerCertificate(await createCertificateAuthority(now, 'not fleetdock'), ['127.0.0.1'], now);
+    const ownCa = await createCertificateAuthority(now, 'not fleetdock');
+    ownCaPem = ownCa.certPem;
+    const own = await issueServerCertificate(ownCa, ['127.0.0.1'], now);
+    mitmCa = () => a.controller.tls!.caPem;
     mitm = createServer({ cert: own.certPem, key: own.keyPem }, (request, response) => {
       mitmSaw.push(`${request.method} ${request.url}`);
       response.setHeader('content-type', 'application/json');
-      response.end(request.url === '/v1/ca' ? JSON.stringify({ ca: a.controller.tls!.caPem, pin: a.controller.tls!.pin }) : '{}');
+      response.end(request.url === '/v1/ca' ? JSON.stringify({ ca: mitmCa(), pin: a.controller.tls!.pin }) : '{}');
     });
     await new Promise<void>((resolve) => mitm.listen(0, '127.0.0.1', resolve));
     mitmUrl = `https://127.0.0.1:${(mitm.address() as AddressInfo).port}`;
@@ -81,6 +87,32 @@ describe('an agent enrolling over TLS', { timeout: 60_000 }, () => {
     expect((await usesLeft(a)).slice(0, before.length)).toEqual(before);
   });
 
+  it('refuses a man in the middle who adds a CA of its own behind the pinned one: only the pinned certificate is ever trusted', async () => {
+    mitmSaw.length = 0;
+    mitmCa = () => a.controller.tls!.caPem + ownCaPem;
+    try {
+      const error = await startAgent(config({ controller: mitmUrl, 'join-token': await newToken(a), name: 'bs2b' }), silent).catch((e) => e);
+      expect(error.code).toBe('CA_PIN_MISMATCH');
+      expect(error.message).toMatch(/\/v1\/ca gave 2 certificates where a fleetdock controller gives exactly one; nothing was sent$/);
+      expect(mitmSaw).toEqual(['GET /v1/ca']);
+    } finally {
+      mitmCa = () => a.controller.tls!.caPem;
+    }
+  });
+
+  it('with --ca-file holding several CAs, trusts only the one the token pins', async () => {
+    const bundle = join(stateDir(), 'bundle.pem');
+    writeFileSync(bundle, ownCaPem + a.controller.tls!.caPem);
+    mitmSaw.length = 0;
+    const refused = await startAgent(config({ controller: mitmUrl, 'join-token': await newToken(a), name: 'bs2c', 'ca-file': bundle }), silent).catch((e) => e);
+    expect(refused.code).toBe('TLS_UNTRUSTED'); // the bundle's other CA signed the man in the middle: not trusted
+    expect(mitmSaw).toEqual([]);
+    const cfg = config({ controller: a.controller.url, 'join-token': await newToken(a), name: 'bs2c', 'ca-file': bundle });
+    const agent = await startAgent(cfg, silent);
+    await agent.stop();
+    expect(JSON.parse(readFileSync(join(cfg.stateDir, 'credential.json'), 'utf8')).ca).toBe(a.controller.tls!.caPem);
+  });
+
   it('refuses a pinned token with a plain http:// controller URL', async () => {
     const error = await startAgent(config({ controller: a.controller.url.replace('https:', 'http:'), 'join-token': await newToken(a), name: 'bs3' }), silent).catch((e) => e);
     expect(error.code).toBe('VALIDATION');
@@ -105,11 +137,11 @@ describe('an agent enrolling over TLS', { timeout: 60_000 }, () => {
     await waitFor('bs5 connected', async () => ((await a.api('GET', '/v1/hosts/bs5')).body.connected ? true : undefined), 10_000);
     const done = agent.done.then(() => null, (e) => e);
     expect((await a.api('POST', '/v1/hosts/bs5/revoke')).status).toBe(200);
-    const error = await Promise.race([done, new Promise((resolve) => setTimeout(() => resolve('still running'), 3_000))]);
+    const error = await Promise.race([done, new Promise((resolve) => setTimeout(() => resolve('still running'), 5_000))]);
     expect(error).toMatchObject({ code: 'CREDENTIAL_INVALID', message: expect.stringContaining('this host was revoked') });
 
     const again = await startAgent(cfg, silent);
-    const second = await Promise.race([again.done.then(() => null, (e) => e), new Promise((resolve) => setTimeout(() => resolve('still running'), 3_000))]);
+    const second = await Promise.race([again.done.then(() => null, (e) => e), new Promise((resolve) => setTimeout(() => resolve('still running'), 5_000))]);
     expect(second).toMatchObject({ code: 'CREDENTIAL_INVALID', message: expect.stringContaining("refused this host's credential") });
   });
 

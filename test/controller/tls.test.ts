@@ -13,6 +13,7 @@ import { createCertificateAuthority, issueServerCertificate } from '../../contro
 import { sendRequest } from '../../protocol/http-request.js';
 import { caPinOf } from '../../protocol/join-token.js';
 import { thrown } from '../support/thrown.js';
+import { waitFor } from '../support/wait.js';
 import { httpTo } from './harness.js';
 
 let root: string;
@@ -80,6 +81,21 @@ describe('the controller serves HTTPS by default', () => {
     expect((await httpTo(`${third.url}/v1/health`, { ca: third.tls!.caPem })).status).toBe(200);
   });
 
+  it('renews its server certificate while running, under the same CA, without dropping the listener', async () => {
+    const controller = await start({ tlsRenewalCheckMs: 100 });
+    const ca = controller.tls!.caPem;
+    const served = async () => (await sendRequest(`${controller.url}/v1/health`, { ca })).peer!.fingerprint256;
+    const before = await served();
+    // As if it neared expiry: the certificate is gone, the next check issues a new one.
+    unlinkSync(join(root, 'data', 'tls', 'server.pem'));
+    const after = await waitFor('a new server certificate', async () => {
+      const now = await served().catch(() => undefined);
+      return now !== undefined && now !== before ? now : undefined;
+    }, 10_000);
+    expect(after).not.toBe(before);
+    expect(controller.tls!.pin).toBe(caPinOf(ca));
+  });
+
   it('will not make a new CA when its key is gone: enrolled agents pin the old one', async () => {
     await start();
     await running.pop()!.close();
@@ -108,6 +124,23 @@ describe('the controller serves HTTPS by default', () => {
     writeFileSync(files.key, other.keyPem);
     const refused = await start({ tlsCert: files.cert, tlsKey: files.key, tlsCa: files.ca }).catch((e: Error) => e);
     expect((refused as Error).message).toBe(`--tls-key ${files.key} is not the key of the certificate in --tls-cert ${files.cert}`);
+  });
+
+  it('refuses a --tls-ca that did not sign the certificate, so no token ever pins the wrong CA', async () => {
+    const now = new Date();
+    const [ca, other] = await Promise.all([createCertificateAuthority(now), createCertificateAuthority(now, 'Other CA')]);
+    const server = await issueServerCertificate(ca, ['127.0.0.1'], now);
+    const files = { cert: join(root, 'server.pem'), key: join(root, 'server-key.pem'), other: join(root, 'other.pem') };
+    writeFileSync(files.cert, server.certPem);
+    writeFileSync(files.key, server.keyPem);
+    writeFileSync(files.other, other.certPem);
+    const wrongCa = await start({ tlsCert: files.cert, tlsKey: files.key, tlsCa: files.other }).catch((e: Error) => e);
+    expect((wrongCa as Error).message).toBe(`certificate 1 in --tls-cert ${files.cert} (CN=fleetdock controller) is not signed by the CA in ${files.other}`);
+    // A chain file whose last certificate is not the leaf's issuer: refused the same way.
+    writeFileSync(files.cert, server.certPem + other.certPem);
+    const badChain = await start({ tlsCert: files.cert, tlsKey: files.key }).catch((e: Error) => e);
+    expect((badChain as Error).message).toBe(`certificate 1 in --tls-cert ${files.cert} (CN=fleetdock controller) is not signed by the next one in the file`);
+    expect(running).toEqual([]);
   });
 });
 

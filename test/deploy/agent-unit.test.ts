@@ -50,7 +50,7 @@ describe.skipIf(!lab)('the agent unit on a build server', { timeout: 180_000 }, 
     await sh('install -m 0755 /opt/src/dist/agent-bin/fleetdock-agent /usr/local/bin/fleetdock-agent');
     await sh('install -m 0644 /opt/src/deploy/fleetdock-agent.service /etc/systemd/system/fleetdock-agent.service');
     await sh('install -d -m 0700 /etc/fleetdock');
-    await server.writeFile('/etc/fleetdock/agent.env', `FLEETDOCK_AGENT_OPTS=--controller ${controller.controller.url} --join-token ${token} --name ${NAME} --verify-timeout 20\n`);
+    await server.writeFile('/etc/fleetdock/agent.env', `FLEETDOCK_AGENT_OPTS=--controller ${controller.controller.url} --name ${NAME} --verify-timeout 20\nFLEETDOCK_JOIN_TOKEN=${token}\n`);
     await sh('chmod 0600 /etc/fleetdock/agent.env && systemctl daemon-reload && systemctl enable --now fleetdock-agent');
   }, 300_000);
   afterAll(async () => {
@@ -64,6 +64,8 @@ describe.skipIf(!lab)('the agent unit on a build server', { timeout: 180_000 }, 
     expect(h.group).toBe('builders');
     expect(h.facts.serviceManager).toBe('systemd');
     expect(await sh('systemctl is-active fleetdock-agent')).toBe('active');
+    // The token came from the environment: it is not in the agent's arguments, which any user can read.
+    expect(await sh('tr "\\0" " " < /proc/$(systemctl show -p MainPID --value fleetdock-agent)/cmdline')).not.toContain('FD1');
   });
 
   it('a mirror set through the API lands in dockerd with a reload, and docker pull goes through it', async () => {

@@ -159,6 +159,9 @@ describe.skipIf(!lab)('fleetdock bootstrap and uninstall over SSH', { timeout: 1
       expect(await sh(server, 'readlink /proc/$(systemctl show -p MainPID --value fleetdock-agent)/exe')).toBe('/usr/local/bin/fleetdock-agent');
       expect((await server.exec('command -v node')).code).not.toBe(0);
       expect(await sh(server, 'stat -c %a /etc/fleetdock/agent.env')).toBe('600');
+      // The join token was never in a process list, and once spent it left agent.env.
+      expect(await sh(server, 'tr "\\0" " " < /proc/$(systemctl show -p MainPID --value fleetdock-agent)/cmdline')).not.toContain('FD1');
+      expect(await sh(server, 'cat /etc/fleetdock/agent.env')).not.toContain('FLEETDOCK_JOIN_TOKEN');
     }
     const onController = await hostsOnController();
     expect(onController.map((h) => h.name).sort()).toEqual([...GOOD]);
