@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connectHost, type SshAccess } from './connect-host.js';
 import type { ControllerHost, ControllerPort } from './controller-port.js';
 import { interpretRootProbe, ROOT_PROBE_SCRIPT, type LoginFacts, type RootFacts } from './host-facts.js';
-import { failureOf, HostStepError, tailOf, type HostReport, type HostStep } from './host-report.js';
+import { HostStepError, recordFailure, tailOf, type HostReport, type HostStep } from './host-report.js';
 import { AGENT_PATHS, planInstall, renderAgentEnv, type ControllerHostState } from './install-plan.js';
 import type { HostTarget } from './inventory.js';
 import { AGENT_JOURNAL_SCRIPT, AGENT_PID_SCRIPT, SYSTEMD_AGENT_SCRIPT, UPLOAD_BINARY_SCRIPT, WRITE_FILE_SCRIPT } from './remote-scripts.js';
@@ -140,11 +140,7 @@ export async function bootstrapHost(target: HostTarget, ctx: BootstrapContext, o
       }
     }
   } catch (error) {
-    const failure = failureOf(error, step);
-    report.outcome = 'failed';
-    report.step = failure.step;
-    report.error = failure.error;
-    report.output = failure.output;
+    recordFailure(report, error, step);
   } finally {
     session?.close();
     report.durationMs = Date.now() - started;

@@ -87,6 +87,15 @@ export function failureOf(error: unknown, fallbackStep: HostStep): { step: HostS
   return { step: fallbackStep, error: error instanceof Error ? error.message : String(error), output: null };
 }
 
+/** Marks `report` failed at the step `error` names (else `fallbackStep`), with its message and output. */
+export function recordFailure(report: HostReport, error: unknown, fallbackStep: HostStep): void {
+  const failure = failureOf(error, fallbackStep);
+  report.outcome = 'failed';
+  report.step = failure.step;
+  report.error = failure.error;
+  report.output = failure.output;
+}
+
 /** The last `lines` lines of a command's output, trimmed; null when empty. */
 export function tailOf(text: string, lines = 20): string | null {
   const trimmed = text.trim();

@@ -7,7 +7,7 @@
 import { connectHost, type SshAccess } from './connect-host.js';
 import type { ControllerPort } from './controller-port.js';
 import { HOST_PATHS } from '../agent/paths.js';
-import { failureOf, HostStepError, tailOf, type HostReport, type HostStep } from './host-report.js';
+import { HostStepError, recordFailure, tailOf, type HostReport, type HostStep } from './host-report.js';
 import type { HostTarget } from './inventory.js';
 import { AGENT_PATHS } from './install-plan.js';
 import { DAEMON_RELOAD_SCRIPT, DOCKER_ACTION_SCRIPT, REMOVE_AGENT_SCRIPT, REMOVE_FILES_SCRIPT, REMOVE_STATE_SCRIPT, UNINSTALL_PROBE_SCRIPT, WRITE_FILE_SCRIPT } from './remote-scripts.js';
@@ -78,11 +78,7 @@ export async function uninstallHost(target: HostTarget, ctx: UninstallContext, o
     }
     report.outcome = report.changes.length === 0 ? 'not-installed' : 'removed';
   } catch (error) {
-    const failure = failureOf(error, step);
-    report.outcome = 'failed';
-    report.step = failure.step;
-    report.error = failure.error;
-    report.output = failure.output;
+    recordFailure(report, error, step);
   } finally {
     session?.close();
     report.durationMs = Date.now() - started;
