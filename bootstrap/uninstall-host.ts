@@ -68,7 +68,11 @@ export async function uninstallHost(target: HostTarget, ctx: UninstallContext, o
       if (r.code !== 0) throw new HostStepError(ctx.purgeSettings ? 'purge' : 'stop', `removing ${AGENT_PATHS.stateDir} failed (exit ${r.code})`, tailOf(r.stderr));
     }
 
-    if (ctx.removeHost) {
+    // Only a name the host or the inventory gave: a guess from uname could name another fleet host.
+    const nameIsKnown = target.name !== null || facts.envName !== null;
+    if (ctx.removeHost && !nameIsKnown) {
+      report.notes.push(`host not removed on the controller: this host has no agent.env saying its fleet name, and ${name} (its uname) could be another host; give it name: in the inventory, or run fleetdock host revoke/remove NAME`);
+    } else if (ctx.removeHost) {
       enter('remove');
       const removed = await ctx.controller.removeHost(name).catch((error: unknown) => {
         throw new HostStepError('remove', `removing host ${name} on the controller failed: ${(error as Error).message}`);
