@@ -38,6 +38,25 @@ function getGc(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
+/** The start of a fuzz phase: its seed, count and generator, the database and heap to compare with. */
+function beginPhase(dataDir: string, salt: number) {
+  const seed = fuzzSeed();
+  const count = Math.ceil(fuzzCount(100_000) / 25);
+  const rng = new Rng(seed ^ salt);
+  const gc = getGc();
+  const before = snapshotDatabase(dataDir);
+  gc();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const started = performance.now();
+  /** Seconds since the start and heap growth after a gc. */
+  const end = () => {
+    const seconds = (performance.now() - started) / 1000;
+    gc();
+    return { seconds, heapGrowth: process.memoryUsage().heapUsed - heapBefore };
+  };
+  return { seed, count, rng, before, end };
+}
+
 /** Every table's row count and a hash of its rows, read through a separate read-only connection. */
 function snapshotDatabase(dataDir: string): Record<string, { rows: number; sha256: string }> {
   const db = new Database(join(dataDir, DATABASE_FILE), { readonly: true, fileMustExist: true });
@@ -197,14 +216,7 @@ describe('API and WebSocket fuzz', () => {
   const credentialOf = { value: '' };
 
   it('refuses every malformed request with the error shape and changes nothing', async () => {
-    const seed = fuzzSeed();
-    const count = Math.ceil(fuzzCount(100_000) / 25);
-    const rng = new Rng(seed ^ 0xa11);
-    const gc = getGc();
-    const before = snapshotDatabase(tc.dataDir);
-    gc();
-    const heapBefore = process.memoryUsage().heapUsed;
-    const started = performance.now();
+    const { seed, count, rng, before, end } = beginPhase(tc.dataDir, 0xa11);
 
     const problems: string[] = [];
     const statuses: Record<string, number> = {};
@@ -259,9 +271,7 @@ describe('API and WebSocket fuzz', () => {
     for (const text of rawRequests(rng, tc.token)) rawStatuses.push(await sendRaw(tc.controller.port, text));
 
     const health = await tc.api('GET', '/v1/health', undefined, { token: null });
-    const seconds = (performance.now() - started) / 1000;
-    gc();
-    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+    const { seconds, heapGrowth } = end();
     console.log(`fuzz api: seed=${seed} requests=${count} raw=${rawStatuses.length} clientRefused=${clientRefused} seconds=${seconds.toFixed(1)} heapGrowth=${Math.round(heapGrowth / 1024)}KiB`);
     console.log(`fuzz api: statuses ${JSON.stringify(statuses)} raw ${JSON.stringify(rawStatuses)}`);
 
@@ -276,14 +286,7 @@ describe('API and WebSocket fuzz', () => {
   });
 
   it('answers every malformed WebSocket message with an error and records nothing', async () => {
-    const seed = fuzzSeed();
-    const count = Math.ceil(fuzzCount(100_000) / 25);
-    const rng = new Rng(seed ^ 0x3e5);
-    const gc = getGc();
-    const before = snapshotDatabase(tc.dataDir);
-    gc();
-    const heapBefore = process.memoryUsage().heapUsed;
-    const started = performance.now();
+    const { seed, count, rng, before, end } = beginPhase(tc.dataDir, 0x3e5);
 
     const problems: string[] = [];
     const received: Record<string, number> = {};
@@ -346,9 +349,7 @@ describe('API and WebSocket fuzz', () => {
     await eventually(async () => (await tc.api('GET', `/v1/hosts/${HOST}`)).body?.connected === false);
 
     const health = await tc.api('GET', '/v1/health', undefined, { token: null });
-    const seconds = (performance.now() - started) / 1000;
-    gc();
-    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+    const { seconds, heapGrowth } = end();
     console.log(`fuzz ws: seed=${seed} messages=${count - skippedValid} skippedValid=${skippedValid} connections=${connections} seconds=${seconds.toFixed(1)} heapGrowth=${Math.round(heapGrowth / 1024)}KiB`);
     console.log(`fuzz ws: received ${JSON.stringify(received)} closeCodes ${JSON.stringify(closeCodes)}`);
 
