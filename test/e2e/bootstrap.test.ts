@@ -237,9 +237,15 @@ describe.skipIf(!lab)('fleetdock bootstrap and uninstall over SSH', { timeout: 1
     try {
       await waitFor('ssh-agent socket', () => existsSync(socket), 5_000, 50);
       execFileSync('ssh-add', ['-q', fleetKey], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: 'pipe' });
-      const again = await runCli(['uninstall', `root@127.0.0.1:${ports.bsa}`, '--host-key-fingerprint', fingerprint, ...sshArgs()], { ...controller.cliEnv, SSH_AUTH_SOCK: socket }, 60_000);
+      // Meanwhile another machine enrolled as bsa. This server, without agent.env, cannot say it is that
+      // bsa (its uname could be anyone's): --remove-host must leave the controller's bsa alone.
+      await controller.enrol('bsa', 'fleet');
+      const again = await runCli(['uninstall', `root@127.0.0.1:${ports.bsa}`, '--remove-host', '--host-key-fingerprint', fingerprint, ...sshArgs()], { ...controller.cliEnv, SSH_AUTH_SOCK: socket }, 60_000);
       expect(again.code, again.stderr).toBe(0);
-      expect(JSON.parse(again.stdout).hosts[0].outcome).toBe('not-installed');
+      const host = JSON.parse(again.stdout).hosts[0];
+      expect(host.outcome).toBe('not-installed');
+      expect(host.notes.join('\n')).toContain('host not removed on the controller: this host has no agent.env saying its fleet name');
+      expect((await controller.api('GET', '/v1/hosts/bsa')).status).toBe(200);
     } finally {
       sshAgent.kill('SIGTERM');
     }
