@@ -36,20 +36,21 @@ export async function writeFileAtomic(path: string, text: string, options: Write
   const temp = join(dir, `.${basename(path)}.fleetdock-${randomBytes(6).toString('hex')}.tmp`);
   const handle = await fs.open(temp, 'wx', options.mode);
   try {
-    await handle.writeFile(text, 'utf8');
-    await handle.chmod(options.mode);
-    if (options.owner) await handle.chown(options.owner.uid, options.owner.gid);
-    await handle.sync();
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
-  await handle.close();
-  try {
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.chmod(options.mode);
+      if (options.owner) await handle.chown(options.owner.uid, options.owner.gid);
+      await handle.sync();
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      throw error;
+    }
+    await handle.close();
     await fs.rename(temp, path);
   } catch (error) {
-    await fs.rm(temp, { force: true });
+    // Whatever failed (a write, the close, the rename), no temp file stays beside the target, and
+    // a failed clean-up must not hide the cause.
+    await fs.rm(temp, { force: true }).catch(() => undefined);
     throw error;
   }
   await fsyncDirectory(dir);

@@ -9,11 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyDesired, type ApplyDeps } from '../../agent/apply.js';
 import { createDockerApi } from '../../agent/io/docker-api.js';
 import { createSignalManager } from '../../agent/io/service-manager.js';
-import { INITIAL_STATE, type AgentState } from '../../agent/state.js';
+import { backupPath, INITIAL_STATE, type AgentState } from '../../agent/state.js';
 import { SettingsSchema, type SettingsInput } from '../../protocol/settings.js';
 import type { Desired } from '../../protocol/messages.js';
 import { requireLab } from '../../lab/availability.js';
 import { startBareDockerd, type BareDockerd } from '../../lab/dockerd.js';
+import { startProxy, type LabProxy } from '../../lab/proxy.js';
 import { startRegistryMirror, type RegistryMirror } from '../../lab/registry.js';
 
 const lab = requireLab();
@@ -153,6 +154,64 @@ describe.skipIf(!lab)('apply on a real dockerd 26 (signal mode)', () => {
     expect(info.HttpProxy).toBe('http://xxxxx:xxxxx@127.0.0.1:3128');
     expect(info.NoProxy).toBe('localhost,.internal');
     expect(JSON.stringify(out.result)).not.toContain('s3cret');
+  });
+});
+
+describe.skipIf(!lab)('a daemon proxy on a real dockerd 26 carries its pulls (real tinyproxy)', () => {
+  let dockerd: BareDockerd;
+  /** A private registry named registry.test: only the proxy resolves that name (TLS: tinyproxy mangles plain-HTTP pulls by tag). */
+  let registry: RegistryMirror;
+  let proxy: LabProxy;
+  let stateDir: string;
+
+  beforeAll(async () => {
+    [registry, proxy, dockerd] = await Promise.all([
+      startRegistryMirror({ tls: { names: ['registry.test'] }, seed: ['team/tool'] }),
+      startProxy({ hosts: { 'registry.test': '127.0.0.1' } }),
+      startBareDockerd({ version: '26', daemonJson: { 'log-level': 'warn' } }),
+    ]);
+    stateDir = mkdtempSync(join(tmpdir(), 'fleetdock-agent-state-'));
+  });
+  afterAll(async () => {
+    await Promise.all([dockerd?.stop(), registry?.stop(), proxy?.stop()]);
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('sets tinyproxy as the daemon proxy: "proxies" in daemon.json, /info shows it, and a pull of registry.test goes through it', async () => {
+    const registryHost = `registry.test:${registry.port}`;
+    const image = `${registryHost}/team/tool`;
+    // Without the proxy dockerd cannot even resolve the registry's name: a pull that works later went through the proxy.
+    const direct = await dockerd.docker(['pull', image], { timeoutMs: 60_000 });
+    expect(direct.code).not.toBe(0);
+    expect(direct.stderr).toMatch(/no such host|server misbehaving|lookup registry\.test/);
+    expect(proxy.requests()).toEqual([]);
+
+    const proxyUrl = proxy.url.replace('http://', 'http://build:s3cret@');
+    const before = readFileSync(dockerd.daemonJsonPath, 'utf8');
+    const out = await applyDesired(depsFor(dockerd, stateDir), structuredClone(INITIAL_STATE), desired(1, {
+      insecureRegistries: [registryHost],
+      daemonProxy: { http: proxyUrl, https: proxyUrl, noProxy: ['localhost'] },
+    }));
+    expect(out.result).toMatchObject({ outcome: 'applied', action: 'restart', filesChanged: ['/etc/docker/daemon.json'], error: null });
+    const json = dockerd.readDaemonJson();
+    expect(json.proxies).toEqual({ 'http-proxy': proxyUrl, 'https-proxy': proxyUrl, 'no-proxy': 'localhost' });
+    expect(json['insecure-registries']).toEqual([registryHost]);
+    expect(json['log-level']).toBe('warn');
+    // The previous daemon.json is kept in the state dir.
+    expect(readFileSync(backupPath(stateDir, '/etc/docker/daemon.json'), 'utf8')).toBe(before);
+    const info = await dockerd.info();
+    const masked = proxy.url.replace('http://', 'http://xxxxx:xxxxx@');
+    expect(info.HttpProxy).toBe(masked);
+    expect(info.HttpsProxy).toBe(masked);
+    expect(info.NoProxy).toBe('localhost');
+
+    const blobGets = registry.blobGets('team/tool');
+    const pull = await dockerd.docker(['pull', image], { timeoutMs: 90_000 });
+    expect(pull.code, pull.stderr).toBe(0);
+    // HTTPS to an insecure registry: dockerd opens a CONNECT tunnel through the proxy.
+    expect(proxy.requests()).toContain(`CONNECT ${registryHost} HTTP/1.1`);
+    expect(registry.blobGets('team/tool')).toBeGreaterThan(blobGets);
+    expect((await dockerd.docker(['image', 'inspect', image])).code).toBe(0);
   });
 });
 

@@ -16,6 +16,38 @@ const FOREIGN = { 'storage-driver': 'vfs', iptables: false, bridge: 'none', 'log
 
 type Server = { server: BuildServer; agent: AgentInServer };
 
+/** systemd's catalog ids of "Starting <unit>..." (every start attempt, one that fails too) and "Started <unit>." */
+const UNIT_STARTING = '7d4958e842da4a758f6c1cdc7b36dcc5';
+const UNIT_STARTED = '39f53479d3a045ac8e11786248231fbf';
+
+/** The server's journal position now, to count what systemd logs after it. */
+async function journalCursor(server: BuildServer): Promise<string> {
+  const r = await server.exec(['journalctl', '-n', '0', '--show-cursor', '--quiet', '--no-pager']);
+  const cursor = /^-- cursor: (.+)$/m.exec(r.stdout)?.[1];
+  if (r.code !== 0 || !cursor) throw new Error(`no journal cursor in build server ${server.name} (exit ${r.code}): ${r.stdout}${r.stderr}`);
+  return cursor;
+}
+
+/**
+ * systemd's own start messages for docker.service since `cursor`: each start of dockerd (a restart
+ * is a stop, then a start) logs one "Starting" and, when it came up, one "Started". Restart counters
+ * (NRestarts) count only Restart= restarts, and the pid or InvocationID only tell before from after.
+ */
+async function dockerStartsSince(server: BuildServer, cursor: string): Promise<{ starting: number; started: number; lines: string[] }> {
+  // --sync: journald has stored everything sent to it before this call, so no start is still in flight.
+  const sync = await server.exec(['journalctl', '--sync']);
+  if (sync.code !== 0) throw new Error(`journalctl --sync failed in build server ${server.name}: ${sync.stderr}`);
+  const r = await server.exec(['journalctl', '-u', 'docker', `--after-cursor=${cursor}`, '-o', 'json', '--output-fields=MESSAGE_ID,MESSAGE', '--quiet', '--no-pager']);
+  if (r.code !== 0) throw new Error(`journalctl -u docker failed in build server ${server.name}: ${r.stderr}`);
+  const entries = r.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { MESSAGE_ID?: string; MESSAGE?: unknown });
+  const systemdLines = entries.filter((e) => e.MESSAGE_ID !== undefined);
+  return {
+    starting: systemdLines.filter((e) => e.MESSAGE_ID === UNIT_STARTING).length,
+    started: systemdLines.filter((e) => e.MESSAGE_ID === UNIT_STARTED).length,
+    lines: systemdLines.map((e) => String(e.MESSAGE)),
+  };
+}
+
 describe.skipIf(!lab)('build servers with systemd', { timeout: 180_000 }, () => {
   let controller: TestController;
   let mirror: RegistryMirror;
@@ -109,10 +141,14 @@ describe.skipIf(!lab)('build servers with systemd', { timeout: 180_000 }, () => 
     // Credentials with characters systemd would otherwise read: a %-escape (specifier) and a $.
     const proxyUrl = proxy.url.replace('http://', 'http://build:p%25x$y@');
     const pid = await server.dockerdPid();
+    const cursor = await journalCursor(server);
     const revision = await setGroup(['builders', '--registry-mirror', mirror.url, '--insecure-registry', registryHost, '--http-proxy', proxyUrl, '--https-proxy', proxyUrl, '--no-proxy', 'localhost,.internal']);
     const h = await resultFor('bs1', revision);
     expect(h.lastResult).toMatchObject({ outcome: 'applied', action: 'restart' });
     expect(h.lastResult.filesChanged).toEqual(expect.arrayContaining(['/etc/fleetdock/docker-proxy.env', '/etc/systemd/system/docker.service.d/http-proxy.conf']));
+    // Exactly one start of dockerd: not none, not a restart and a rollback's restart, not a failed try first.
+    const starts = await dockerStartsSince(server, cursor);
+    expect(starts, starts.lines.join('\n')).toMatchObject({ starting: 1, started: 1 });
     const newPid = await server.dockerdPid();
     expect(newPid).not.toBe(pid);
     // dockerd's own environment has the proxy exactly as given...
