@@ -1,7 +1,8 @@
 /**
  * Enrolment: trading a join token for a host credential. The rules on a token are a pure function;
- * `enrolHost` checks the token and the name, takes one use and creates the host, all in one
- * transaction, so a token with one use left enrols exactly one host however many agents race for it.
+ * `enrolHost` checks the token and the name, takes one use, creates the host and appends `host.enrol`
+ * to the audit log, all in one transaction, so a token with one use left enrols exactly one host however
+ * many agents race for it, and no enrolment goes unrecorded.
  */
 import { randomUUID } from 'node:crypto';
 import { FleetdockError } from '../protocol/errors.js';
@@ -23,7 +24,8 @@ export function judgeJoinToken(token: JoinTokenRow | undefined, now: Date): stri
 /**
  * Enrols a host: JOIN_TOKEN_INVALID when the token cannot be used, HOST_NAME_TAKEN when the name
  * belongs to an enrolled host; otherwise one use is taken and the host is created in the token's group
- * with a fresh credential, which is returned once and stored only as a hash.
+ * with a fresh credential, which is returned once and stored only as a hash; the `host.enrol` audit
+ * entry is written in the same transaction.
  */
 export function enrolHost(store: Store, request: EnrolRequest, now: Date): EnrolResponse {
   const credential = generateSecret();
@@ -43,6 +45,15 @@ export function enrolHost(store: Store, request: EnrolRequest, now: Date): Enrol
     if (!store.joinTokens.consumeOne(token.id)) throw new FleetdockError('JOIN_TOKEN_INVALID', judgeJoinToken({ ...token, usesLeft: 0 }, now)!);
     const id = randomUUID();
     store.hosts.insert({ id, name: request.name, groupId: token.groupId, credentialHash: hashSecret(credential), joinTokenId: token.id, facts: request.facts }, now);
+    // In the same transaction: a host is never enrolled without its audit entry, nor the other way round.
+    store.audit.record({
+      at: now,
+      actor: `host:${request.name}`,
+      action: 'host.enrol',
+      group: token.group,
+      host: request.name,
+      details: { dockerVersion: request.facts.dockerVersion, serviceManager: request.facts.serviceManager, agentVersion: request.facts.agentVersion },
+    });
     return { hostId: id, name: request.name, group: token.group, credential };
   }).immediate();
 }

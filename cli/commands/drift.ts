@@ -1,13 +1,19 @@
 /**
  * `fleetdock drift [--group G] [--host H] [--json]`: which hosts are not what their desired revision
- * says, in what field, why and since when, with the fleet summary. Turns the API's answer into text.
+ * says, in what field, why and since when, with the fleet summary. With `--history [--since T]
+ * [--limit N]`: every drift period, ended ones too (rendered by drift-render.ts). Turns the API's
+ * answers into text.
  */
+import { DriftHistorySchema } from '../../controller/api/drift-history-schemas.js';
 import { DriftListSchema, type DriftList } from '../../controller/api/drift-schemas.js';
 import { parseCommandArgs, UsageError, withUsage } from '../args.js';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, ControllerClient, resolveConnection } from '../client.js';
+import { renderDriftHistoryTable } from './drift-render.js';
 import { renderAge, renderFleetSummary } from './hosts.js';
+import { parseSince } from './log.js';
 
 const USAGE = `usage: fleetdock drift [--group NAME] [--host NAME] [--json]
+       fleetdock drift --history [--group NAME] [--host NAME] [--since T] [--limit N] [--json]
 
 Lists hosts whose files or daemon differ from their desired revision, one line per field and reason:
   file-edited          the host is on its desired revision, but a file says something else
@@ -18,10 +24,18 @@ Lists hosts whose files or daemon differ from their desired revision, one line p
 Fields: registryMirrors, insecureRegistries, daemonProxy, clientProxy, or host (the whole host).
 Proxy passwords are never shown.
 
+With --history: every drift period, the ended ones too, oldest first: host, group, field, kind, when
+it began, when it ended (or "open"), and how long it lasted (so far, when open).
+
 options:
   --group NAME   only this group's hosts
   --host NAME    only this host
-  --json         the API's answer as JSON: { summary, hosts: [{ name, group, drifts: [...] }] }
+  --history      the drift periods, not only the hosts drifted now
+  --since T      (--history) periods that lasted until T or later: an ISO time (2026-11-28T10:00:00Z)
+                 or a duration ago (30s, 10m, 2h, 7d)
+  --limit N      (--history) at most N periods, the ones that began last (1-1000, default 100)
+  --json         the API's answer as JSON: { summary, hosts: [{ name, group, drifts: [...] }] }, or
+                 with --history { periods: [{ host, group, field, kind, beganAt, endedAt, durationMs, ... }], truncated }
 
 ${CONNECTION_USAGE}`;
 
@@ -65,13 +79,31 @@ export function renderDriftTable(list: DriftList, now: Date): string {
 /** Runs `drift`. */
 export async function run(argv: string[]): Promise<number> {
   return withUsage(USAGE, argv, async () => {
-    const { values, positionals } = parseCommandArgs(argv, { ...CONNECTION_OPTIONS, group: { type: 'string' }, host: { type: 'string' }, json: { type: 'boolean' } });
+    const { values, positionals } = parseCommandArgs(argv, {
+      ...CONNECTION_OPTIONS,
+      group: { type: 'string' },
+      host: { type: 'string' },
+      history: { type: 'boolean' },
+      since: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+    });
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    if (!values.history && (values.since !== undefined || values.limit !== undefined)) throw new UsageError(`--${values.since !== undefined ? 'since' : 'limit'} goes with --history`);
+    if (values.limit !== undefined && !/^\d{1,4}$/.test(values.limit)) throw new UsageError(`--limit ${JSON.stringify(values.limit)} must be a whole number from 1 to 1000`);
     const query = new URLSearchParams();
     if (values.group !== undefined) query.set('group', values.group);
     if (values.host !== undefined) query.set('host', values.host);
+    const client = new ControllerClient(resolveConnection(values));
+    if (values.history) {
+      if (values.since !== undefined) query.set('since', parseSince(values.since, new Date()));
+      if (values.limit !== undefined) query.set('limit', values.limit);
+      const history = await client.request('GET', `/v1/drift/history${query.size ? `?${query}` : ''}`, DriftHistorySchema);
+      process.stdout.write(values.json ? `${JSON.stringify(history, null, 2)}\n` : renderDriftHistoryTable(history));
+      return 0;
+    }
     const path = `/v1/drift${query.size ? `?${query}` : ''}`;
-    const list = await new ControllerClient(resolveConnection(values)).request('GET', path, DriftListSchema);
+    const list = await client.request('GET', path, DriftListSchema);
     process.stdout.write(values.json ? `${JSON.stringify(list, null, 2)}\n` : renderDriftTable(list, new Date()));
     return 0;
   });

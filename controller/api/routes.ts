@@ -9,6 +9,7 @@ import type { Access } from './auth.js';
 import type { Handler } from './context.js';
 import { getCa } from './handlers/ca.js';
 import { getDrift, putDriftPolicy } from './handlers/drift.js';
+import { getDriftHistory } from './handlers/drift-history.js';
 import { postEnrol } from './handlers/enrol.js';
 import { getGroup, getRevision, listGroups, listRevisions, postGroup, postJoinToken, putSettings } from './handlers/groups.js';
 import { getHealth } from './handlers/health.js';
@@ -60,6 +61,7 @@ export const ROUTES: readonly Route[] = Object.freeze([
   { method: 'post', path: '/v1/rollouts/:id/resume', access: CHANGE, handler: resumeRollout },
   { method: 'post', path: '/v1/rollouts/:id/abort', access: CHANGE, handler: abortRollout },
   { method: 'get', path: '/v1/drift', access: READ, handler: getDrift },
+  { method: 'get', path: '/v1/drift/history', access: READ, handler: getDriftHistory },
   { method: 'put', path: '/v1/groups/:name/drift-policy', access: CHANGE, handler: putDriftPolicy },
   { method: 'get', path: '/v1/log', access: READ, handler: getLog },
   { method: 'post', path: '/v1/operators', access: ADMIN, handler: postOperator },

@@ -218,14 +218,24 @@ export class DriftMonitor implements DriftNotifier {
       for (const { host, result, at: resultAt } of results) {
         const action = AUDITED_OUTCOMES[result.outcome];
         if (!action) continue; // `unchanged` is every reconnect's answer: not an event
+        // A host a halted rollout put back (on-halt rollback) reports its old revision `applied`: that
+        // is a rollback from the rollout's target, and the log must say so, once, naming the rollout.
+        const rollback = result.outcome === 'applied' ? store.rollbacks.confirmedBy(host.id, host.name, result.revision, resultAt) : undefined;
         store.audit.record({
           at: resultAt,
           actor: `host:${host.name}`,
-          action,
+          action: rollback ? 'host.rolled-back' : action,
           group: host.group,
           host: host.name,
+          fromRevision: rollback?.fromRevision ?? null,
           toRevision: result.revision,
-          details: { action: result.action, filesChanged: result.filesChanged, ...(result.error ? { error: result.error } : {}), durationMs: Math.round(result.durationMs) },
+          details: {
+            ...(rollback ? { rollout: rollback.rolloutId, by: 'controller' } : {}),
+            action: result.action,
+            filesChanged: result.filesChanged,
+            ...(result.error ? { error: result.error } : {}),
+            durationMs: Math.round(result.durationMs),
+          },
         });
       }
       for (const id of ids) {

@@ -3,7 +3,9 @@
  * and the hub are given a single thing. Owns no SQL itself.
  */
 import { AuditStore } from './audit.js';
+import { ControllerRollbackStore } from './controller-rollbacks.js';
 import type { Db } from './database.js';
+import { DriftHistoryStore } from './drift-history.js';
 import { DriftStore } from './drift.js';
 import { GroupStore } from './groups.js';
 import { HostRevocationStore } from './host-revocation.js';
@@ -28,8 +30,12 @@ export interface Store {
   readonly audit: AuditStore;
   /** Drift periods and each group's drift policy. */
   readonly drift: DriftStore;
+  /** Drift periods, ended ones included, for the history (GET /v1/drift/history). */
+  readonly driftHistory: DriftHistoryStore;
   /** Rollouts and their per-host states (controller/rollout/ drives them). */
   readonly rollouts: RolloutStore;
+  /** Which apply results confirm a rollback the controller ordered on a halt (for the audit log). */
+  readonly rollbacks: ControllerRollbackStore;
 }
 
 /** Prepares the stores over a migrated database; `box` seals the secrets settings carry. */
@@ -44,6 +50,8 @@ export function createStore(db: Db, box: SecretBox): Store {
     operatorTokens: new OperatorTokenStore(db),
     audit: new AuditStore(db),
     drift: new DriftStore(db),
+    driftHistory: new DriftHistoryStore(db),
     rollouts: new RolloutStore(db),
+    rollbacks: new ControllerRollbackStore(db),
   });
 }

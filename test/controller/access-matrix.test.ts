@@ -36,6 +36,7 @@ const MATRIX: Record<string, Level> = {
   'POST /v1/rollouts/:id/resume': 'change',
   'POST /v1/rollouts/:id/abort': 'change',
   'GET /v1/drift': 'read',
+  'GET /v1/drift/history': 'read',
   'PUT /v1/groups/:name/drift-policy': 'change',
   'GET /v1/log': 'read',
   'POST /v1/operators': 'admin',

@@ -1,9 +1,10 @@
-// The pure parts of `fleetdock drift`, `fleetdock log` and the summary line: values to text, tables,
+// The pure parts of `fleetdock drift` (and `drift --history`), `fleetdock log` and the summary line: values to text, tables,
 // and --since as a time or a duration.
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../cli/args.js';
 import { parseSecondsFlag } from '../../cli/commands/controller.js';
 import { renderDriftTable, renderDriftValue } from '../../cli/commands/drift.js';
+import { renderDriftHistoryTable, renderDuration } from '../../cli/commands/drift-render.js';
 import { renderFleetSummary } from '../../cli/commands/hosts.js';
 import { parseSince, renderDetails, renderLogTable } from '../../cli/commands/log.js';
 
@@ -101,5 +102,39 @@ describe('parseSecondsFlag', () => {
     expect(parseSecondsFlag('enforce-interval', '30')).toBe(30_000);
     expect(parseSecondsFlag('enforce-interval', undefined)).toBeUndefined();
     expect(() => parseSecondsFlag('enforce-interval', '1.5')).toThrow('--enforce-interval must be a whole number of seconds');
+  });
+});
+
+describe('renderDuration', () => {
+  it.each<[number, string]>([
+    [0, '0ms'],
+    [850, '850ms'],
+    [42_300, '42s'],
+    [185_000, '3m 05s'],
+    [7_800_000, '2h 10m'],
+    [356_400_000, '4d 03h'],
+  ])('%d ms -> %s', (ms, text) => {
+    expect(renderDuration(ms)).toBe(text);
+  });
+});
+
+describe('renderDriftHistoryTable', () => {
+  it('one line per period, oldest first; an open one says open', () => {
+    const period = { host: 'bs1', group: 'ci', field: 'registryMirrors', kind: 'file-edited', detail: 'x', desiredRevision: 2, appliedRevision: 2 } as const;
+    const text = renderDriftHistoryTable({
+      truncated: true,
+      periods: [
+        { ...period, beganAt: '2026-11-28T09:00:00.000Z', endedAt: '2026-11-28T09:03:05.000Z', durationMs: 185_000 },
+        { ...period, host: 'build-07', kind: 'daemon-not-reloaded', beganAt: '2026-11-28T09:58:00.000Z', endedAt: null, durationMs: 120_000 },
+      ],
+    });
+    expect(text.split('\n')).toEqual([
+      '(earlier periods not shown: use --since or --limit)',
+      'HOST      GROUP  FIELD            KIND                 BEGAN                     ENDED                     DURATION',
+      'bs1       ci     registryMirrors  file-edited          2026-11-28T09:00:00.000Z  2026-11-28T09:03:05.000Z  3m 05s',
+      'build-07  ci     registryMirrors  daemon-not-reloaded  2026-11-28T09:58:00.000Z  open                      2m 00s',
+      '',
+    ]);
+    expect(renderDriftHistoryTable({ periods: [], truncated: false })).toBe('no drift periods\n');
   });
 });

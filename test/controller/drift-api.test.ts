@@ -1,6 +1,6 @@
 // Drift and the audit log through the real controller: a raw agent reports observed states over a
-// real WebSocket, the API answers GET /v1/drift, /v1/hosts (summary), /v1/log and the drift policy;
-// the CLI prints them. No proxy password in any answer.
+// real WebSocket, the API answers GET /v1/drift, /v1/drift/history, /v1/hosts (summary), /v1/log and
+// the drift policy; the CLI prints them. No proxy password in any answer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawAgent, eventually, startTestController, type TestController } from './harness.js';
 import { ensureCliBuilt, runCli } from '../support/cli.js';
@@ -44,7 +44,7 @@ const drift = async (query = '') => (await t.api('GET', `/v1/drift${query}`)).bo
 
 describe('drift over the API', () => {
   it('refuses callers without an operator token', async () => {
-    for (const [method, path] of [['GET', '/v1/drift'], ['GET', '/v1/log'], ['PUT', '/v1/groups/ci/drift-policy']] as const) {
+    for (const [method, path] of [['GET', '/v1/drift'], ['GET', '/v1/drift/history'], ['GET', '/v1/log'], ['PUT', '/v1/groups/ci/drift-policy']] as const) {
       expect((await t.api(method, path, method === 'PUT' ? { policy: 'enforce' } : undefined, { token: null })).status).toBe(401);
     }
   });
@@ -179,5 +179,92 @@ describe('the CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--since "last tuesday" is neither an ISO time');
     for (const out of [table, json, hosts, log]) expect(out.stdout).not.toContain(CANARY);
+  });
+});
+
+describe('the drift history', () => {
+  it('lists each drift period with its begin, its end (or open) and how long it lasted; filtered by group, host, since and limit', async () => {
+    // A host of its own, in a group of its own, so its history is exactly what this test does.
+    const { credential } = await t.enrol('bs2', 'ops');
+    expect((await t.api('PUT', '/v1/groups/ops/settings', { registryMirrors: [MIRROR] })).status).toBe(201);
+    const bs2 = await RawAgent.connect(t.controller.url, credential);
+    try {
+      await bs2.hello({ appliedRevision: 1, observed: observed([MIRROR]) });
+      expect(await bs2.next()).toMatchObject({ type: 'desired', revision: 1 });
+      bs2.send({ type: 'apply-result', revision: 1, outcome: 'unchanged', action: 'none', filesChanged: [], verification: { ok: true, detail: 'ok' }, error: null, durationMs: 3 });
+      const history = async (query: string) => {
+        const result = await t.api('GET', `/v1/drift/history${query}`);
+        expect(result.status, result.text).toBe(200);
+        return result.body;
+      };
+      expect(await history('?group=ops')).toEqual({ periods: [], truncated: false });
+
+      // A hand edit, put right about 400 ms later: one period that ended.
+      bs2.send({ type: 'observed', observed: observed([OTHER], [MIRROR]) });
+      await eventually(async () => ((await history('?host=bs2')).periods.length === 1 ? true : undefined));
+      await new Promise((r) => setTimeout(r, 400));
+      bs2.send({ type: 'observed', observed: observed([MIRROR]) });
+      await eventually(async () => ((await history('?host=bs2')).periods[0]?.endedAt ? true : undefined));
+      // Then the daemon is not reloaded: a period still open.
+      bs2.send({ type: 'observed', observed: observed([MIRROR], [OTHER]) });
+      const body = await eventually(async () => {
+        const b = await history('?group=ops');
+        return b.periods.length === 2 ? b : undefined;
+      });
+      expect(body).toEqual({
+        truncated: false,
+        periods: [
+          { host: 'bs2', group: 'ops', field: 'registryMirrors', kind: 'file-edited', beganAt: expect.any(String), endedAt: expect.any(String), durationMs: expect.any(Number), detail: `daemon.json has registry mirrors ${OTHER}, revision 1 says ${MIRROR}`, desiredRevision: 1, appliedRevision: 1 },
+          { host: 'bs2', group: 'ops', field: 'registryMirrors', kind: 'daemon-not-reloaded', beganAt: expect.any(String), endedAt: null, durationMs: expect.any(Number), detail: expect.any(String), desiredRevision: 1, appliedRevision: 1 },
+        ],
+      });
+      const [ended, open] = body.periods;
+      expect(ended.durationMs).toBe(Date.parse(ended.endedAt) - Date.parse(ended.beganAt));
+      expect(ended.durationMs).toBeGreaterThanOrEqual(300);
+      expect(ended.durationMs).toBeLessThan(5_000);
+      expect(Date.parse(open.beganAt)).toBeGreaterThanOrEqual(Date.parse(ended.endedAt));
+      // An open period has lasted until now.
+      expect(open.durationMs).toBeGreaterThanOrEqual(0);
+      expect(Date.parse(open.beganAt) + open.durationMs).toBeLessThanOrEqual(Date.now() + 1_000);
+      // The open listing shows only the open one; the history keeps both.
+      expect((await drift('?host=bs2')).hosts[0].drifts.map((d: any) => d.kind)).toEqual(['daemon-not-reloaded']);
+
+      // Filters: host and group scope it; since keeps periods that lasted until then or later; limit keeps the newest.
+      // (An open period's duration grows from one answer to the next.)
+      const asBefore = body.periods.map((p: any) => (p.endedAt === null ? { ...p, durationMs: expect.any(Number) } : p));
+      expect(await history('?host=bs2')).toEqual({ periods: asBefore, truncated: false });
+      const all = await history('');
+      expect(all.periods.filter((p: any) => p.host === 'bs2')).toEqual(asBefore);
+      expect(all.periods.some((p: any) => p.host === 'bs1')).toBe(true);
+      expect((await history('?group=ci')).periods.some((p: any) => p.host === 'bs2')).toBe(false);
+      expect((await history(`?host=bs2&since=${encodeURIComponent(ended.endedAt)}`)).periods.map((p: any) => p.kind)).toEqual(['file-edited', 'daemon-not-reloaded']);
+      const afterEnd = new Date(Date.parse(ended.endedAt) + 1).toISOString();
+      expect((await history(`?host=bs2&since=${encodeURIComponent(afterEnd)}`)).periods.map((p: any) => p.kind)).toEqual(['daemon-not-reloaded']);
+      expect(await history('?group=ops&limit=1')).toMatchObject({ periods: [{ kind: 'daemon-not-reloaded', endedAt: null }], truncated: true });
+      for (const [query, status] of [['?group=nope', 404], ['?host=nope', 404], ['?since=yesterday', 400], ['?limit=0', 400], ['?limit=5000', 400], ['?colour=red', 400]] as const) {
+        expect((await t.api('GET', `/v1/drift/history${query}`)).status, query).toBe(status);
+      }
+
+      // The CLI: a table, JSON, --since as a duration, and usage errors.
+      const table = await runCli(['drift', '--history', '--host', 'bs2'], env);
+      expect(table.code, table.stderr).toBe(0);
+      const lines = table.stdout.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^HOST\s+GROUP\s+FIELD\s+KIND\s+BEGAN\s+ENDED\s+DURATION$/);
+      expect(lines).toHaveLength(3);
+      expect(lines[1]).toMatch(new RegExp(`^bs2\\s+ops\\s+registryMirrors\\s+file-edited\\s+${ended.beganAt}\\s+${ended.endedAt}\\s+${ended.durationMs}ms$`));
+      expect(lines[2]).toMatch(new RegExp(`^bs2\\s+ops\\s+registryMirrors\\s+daemon-not-reloaded\\s+${open.beganAt}\\s+open\\s+\\d+(ms|s)$`));
+      const json = await runCli(['drift', '--history', '--group', 'ops', '--since', '10m', '--json'], env);
+      expect(json.code, json.stderr).toBe(0);
+      expect(JSON.parse(json.stdout)).toEqual({ truncated: false, periods: asBefore });
+      const limited = await runCli(['drift', '--history', '--group', 'ops', '--limit', '1'], env);
+      expect(limited.stdout.split('\n')[0]).toBe('(earlier periods not shown: use --since or --limit)');
+      expect((await runCli(['drift', '--history', '--since', 'last tuesday'], env)).code).toBe(2);
+      const sinceAlone = await runCli(['drift', '--since', '10m'], env);
+      expect(sinceAlone.code).toBe(2);
+      expect(sinceAlone.stderr).toContain('--since goes with --history');
+      for (const out of [table, json]) expect(out.stdout).not.toContain(CANARY);
+    } finally {
+      await bs2.close();
+    }
   });
 });

@@ -1,11 +1,13 @@
 // Rollouts over real sockets: a real controller on port 0 with its SQLite file, raw `ws` agents standing
 // in for build servers. What each agent is sent and when: canary first, batch after verified batch,
-// halts and rollbacks, offline hosts, pause/resume/abort, undo, and hosts that join mid-rollout.
+// halts and rollbacks (and how the audit log tells them), offline hosts, pause/resume/abort, undo (also
+// two revisions back, with the real CLI), and hosts that join mid-rollout.
 import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RawAgent, applyResult, createClock, eventually, startTestController, type TestController } from './harness.js';
+import { ensureCliBuilt, runCli } from '../support/cli.js';
 
 let t: TestController;
 const agents = new Map<string, RawAgent>();
@@ -13,6 +15,7 @@ const credentials = new Map<string, string>();
 
 const MIRROR_1 = { registryMirrors: ['http://mirror-1:5000'] };
 const MIRROR_2 = { registryMirrors: ['http://mirror-2:5000'] };
+const MIRROR_3 = { registryMirrors: ['http://mirror-3:5000'] };
 
 afterEach(async () => {
   for (const agent of agents.values()) agent.ws.terminate();
@@ -102,6 +105,46 @@ describe('a canary that fails', () => {
     for (const name of ['a', 'b', 'c', 'd']) expect(hosts[name], name).toMatchObject({ desiredRevision: 1, appliedRevision: 1, status: 'converged' });
     expect((await t.api('GET', '/v1/groups/ci')).body).toMatchObject({ currentRevision: 1, revision: { number: 2 } });
     expect(auditedRolloutActions()).toEqual(['rollout.start admin', 'rollout.halt controller']);
+  });
+
+  it('the audit log tells a host the controller put back as host.rolled-back of the rollout, not as a new apply', async () => {
+    await fleet(['a', 'b']);
+    const started = await startRollout({ strategy: { canary: 1, batchSize: 1 } });
+    await expectSent(['a'], 2, ['b']);
+    agent('a').send(applyResult(2));
+    await expectSent(['b'], 2);
+    agent('b').send(applyResult(2, { outcome: 'rolled-back', error: { code: 'VERIFY_FAILED', message: 'dockerd did not take the mirror' } }));
+    // The halt: a, which had applied 2, and b are sent revision 1 again.
+    await expectSent(['a', 'b'], 1);
+    agent('a').send(applyResult(1)); // a really changes back
+    agent('b').send(applyResult(1, { outcome: 'unchanged', action: 'none' })); // b's agent had restored its files itself
+    await waitForState(started.id, 'rolled-back');
+
+    const hostEvents = async (name: string) =>
+      (await t.api('GET', `/v1/log?host=${name}`)).body.entries.filter((e: any) => e.action !== 'host.enrol' && e.action.startsWith('host.'));
+    const a = await eventually(async () => {
+      const entries = await hostEvents('a');
+      return entries.length === 3 ? entries : undefined;
+    });
+    expect(a.map((e: any) => [e.action, e.fromRevision, e.toRevision])).toEqual([
+      ['host.applied', null, 1],
+      ['host.applied', null, 2],
+      ['host.rolled-back', 2, 1],
+    ]);
+    expect(a[2]).toMatchObject({ actor: 'host:a', group: 'ci', host: 'a', details: { rollout: started.id, by: 'controller', action: 'reload' } });
+    // b's own rollback of revision 2 is the agent's, logged as its result; its unchanged answer is no event.
+    expect((await hostEvents('b')).map((e: any) => [e.action, e.fromRevision, e.toRevision, e.details.error?.code ?? null, e.details.rollout ?? null])).toEqual([
+      ['host.applied', null, 1, null, null],
+      ['host.rolled-back', null, 2, 'VERIFY_FAILED', null],
+    ]);
+    // The rollback is recorded once: a's next apply of revision 1 (say, enforce after a hand edit) is an apply again.
+    agent('a').send(applyResult(1));
+    const later = await eventually(async () => {
+      const entries = await hostEvents('a');
+      return entries.length === 4 ? entries : undefined;
+    });
+    expect(later[3]).toMatchObject({ action: 'host.applied', fromRevision: null, toRevision: 1 });
+    expect(later[3].details.rollout).toBeUndefined();
   });
 
   it('with onHalt stop, halts and leaves the canary on the new revision as its desired one', async () => {
@@ -286,6 +329,41 @@ describe('operator control', () => {
       db.close();
     }
   });
+
+  it('undo --to-revision N goes back two revisions: every host ends on revision N, with its settings', async () => {
+    await ensureCliBuilt();
+    await fleet(['a', 'b']);
+    // Revisions 2 and then 3 rolled out to completion.
+    for (const revision of [2, 3]) {
+      if (revision === 3) expect((await t.api('PUT', '/v1/groups/ci/settings', MIRROR_3)).body).toMatchObject({ revision: 3, currentRevision: 2 });
+      const done = await startRollout({ strategy: { canary: 0, batchSize: '100%' } });
+      await expectSent(['a', 'b'], revision);
+      agent('a').send(applyResult(revision));
+      agent('b').send(applyResult(revision));
+      await waitForState(done.id, 'completed');
+    }
+    expect((await t.api('GET', '/v1/groups/ci')).body).toMatchObject({ currentRevision: 3 });
+
+    // The operator's command, waiting for the end, while the agents answer.
+    const cli = runCli(['rollout', 'undo', 'ci', '--to-revision', '1', '--canary', '1', '--batch-size', '100%', '--wait'], t.cliEnv);
+    const canary = await agent('a').next(10_000);
+    expect(canary).toMatchObject({ type: 'desired', revision: 1, settings: MIRROR_1 });
+    expect(await agent('b').quietFor(150)).toBe(true);
+    agent('a').send(applyResult(1));
+    expect(await agent('b').next(5_000)).toMatchObject({ type: 'desired', revision: 1, settings: MIRROR_1 });
+    agent('b').send(applyResult(1));
+    const out = await cli;
+    expect(out.stderr).toBe('');
+    expect(out.code).toBe(0);
+
+    const undo = (await t.api('GET', '/v1/groups/ci/rollouts?limit=1')).body.rollouts[0];
+    expect(undo).toMatchObject({ kind: 'undo', fromRevision: 3, toRevision: 1, state: 'completed' });
+    expect(out.stdout).toContain(`rollout ${undo.id} ci 3→1 completed`);
+    expect((await t.api('GET', '/v1/groups/ci')).body).toMatchObject({ currentRevision: 1, revision: { number: 3 } });
+    for (const h of Object.values(await hostsView())) expect(h).toMatchObject({ desiredRevision: 1, appliedRevision: 1, status: 'converged' });
+    // Settled: nobody is sent anything more.
+    for (const name of ['a', 'b']) expect(await agent(name).quietFor(100)).toBe(true);
+  }, 240_000);
 
   it('a host that enrols during a rollout follows the current revision, and the new one once it completes', async () => {
     await fleet(['a', 'b']);

@@ -1,7 +1,9 @@
 // Rollouts and drift on three real build servers (systemd as PID 1, Debian's dockerd 20.10, the agent
-// inside in systemd mode): a canary whose dockerd does not take the change halts the rollout and is
-// put back; a good rollout goes batch by batch; hand edits and a daemon not reloaded are reported as
-// drift within seconds, and `enforce` puts the file back. The operator's side is the real CLI.
+// inside in systemd mode): a canary whose dockerd refuses the change (its unit passes --registry-mirror
+// as a flag, as Puppet and Chef set it: dockerd refuses a key given both as a flag and in daemon.json)
+// halts the rollout, the others are never touched and `rollout start --wait` exits 3; once the flag is
+// gone, a good rollout goes batch by batch; hand edits and a daemon not reloaded are reported as drift
+// within seconds, and `enforce` puts the file back. The operator's side is the real CLI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireLab } from '../../lab/availability.js';
 import { startBuildServer, type BuildServer } from '../../lab/build-server.js';
@@ -13,8 +15,16 @@ import { waitFor } from '../support/wait.js';
 
 const lab = requireLab();
 const BASE_JSON = { 'storage-driver': 'vfs', iptables: false, bridge: 'none' };
-/** rs1's docker unit: a reload that does nothing, so dockerd never takes a new mirror. */
-const RELOAD_DOES_NOTHING = '[Service]\nExecReload=\nExecReload=/bin/true\n';
+/** The mirror rs1's docker unit passes as a flag. */
+const FLAG_MIRROR = 'http://127.0.0.1:5999';
+/**
+ * rs1's docker unit as configuration management leaves it: `--registry-mirror` on dockerd's command
+ * line. dockerd then refuses daemon.json `registry-mirrors` (start fails; a reload keeps the old
+ * settings), so a revision with a mirror cannot be applied on rs1.
+ */
+const MIRROR_FLAG_UNIT = `[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H fd:// --containerd=/run/containerd/containerd.sock --registry-mirror=${FLAG_MIRROR}\n`;
+/** `rollout start --wait` exit status when the rollout halted, rolled back or was aborted (README, Rollouts). */
+const EXIT_HALTED = 3;
 
 describe.skipIf(!lab)('rollouts and drift on three build servers', { timeout: 180_000 }, () => {
   let controller: TestController;
@@ -45,7 +55,7 @@ describe.skipIf(!lab)('rollouts and drift on three build servers', { timeout: 18
     const token = (await cli('token', 'create', '--group', 'fleet', '--uses', '3')).stdout.trim();
     await Promise.all(
       ['rs1', 'rs2', 'rs3'].map(async (name) => {
-        const server = await startBuildServer({ name, binds: [{ host: REPO_ROOT, inside: '/opt/fleetdock', readOnly: true }], ...(name === 'rs1' ? { dockerUnitDropIn: RELOAD_DOES_NOTHING } : {}) });
+        const server = await startBuildServer({ name, binds: [{ host: REPO_ROOT, inside: '/opt/fleetdock', readOnly: true }], ...(name === 'rs1' ? { dockerUnitDropIn: MIRROR_FLAG_UNIT } : {}) });
         await server.writeFile('/etc/docker/daemon.json', `${JSON.stringify(BASE_JSON)}\n`);
         const agent = spawnAgentIn(server, ['--controller', controller.controller.url, '--join-token', token, '--name', name, '--service-manager', 'systemd', '--verify-timeout', '6', '--check-interval', '5']);
         servers[name] = { server, agent };
@@ -65,28 +75,62 @@ describe.skipIf(!lab)('rollouts and drift on three build servers', { timeout: 18
     await Promise.all([controller?.stop(), mirror?.stop(), other?.stop()]);
   });
 
-  it('halts after a canary whose dockerd does not take the change; the others are untouched and the canary is back', async () => {
+  it('halts after a canary whose dockerd refuses the change; the others are untouched, rs1 keeps its old settings, the CLI exits 3', async () => {
+    // What "untouched" and "old settings" mean: the files and dockerd processes as they are now.
+    const before: Record<string, { file: string; pid: number }> = {};
+    for (const name of ['rs1', 'rs2', 'rs3']) {
+      const { server } = servers[name]!;
+      before[name] = { file: await server.readFile('/etc/docker/daemon.json'), pid: await server.dockerdPid() };
+    }
+    expect((await servers.rs1!.server.info()).RegistryConfig.Mirrors).toEqual([`${FLAG_MIRROR}/`]);
+
     const set = await cli('group', 'set', 'fleet', '--registry-mirror', mirror.url);
     expect(set.code).toBe(0);
+    // The canary is picked among connected hosts the change affects, then by name: all three are
+    // connected and on revision 1, so rs1 is the canary.
+    const plan = await cli('rollout', 'plan', 'fleet', '--batch-size', '1', '--json');
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(JSON.parse(plan.stdout).batches[0]).toMatchObject({ canary: true, hosts: ['rs1'] });
+
     const start = await cli('rollout', 'start', 'fleet', '--batch-size', '1', '--wait', '--json');
-    expect(start.code).not.toBe(0);
-    const rollout = (await controller.api('GET', '/v1/groups/fleet/rollouts')).body.rollouts[0];
-    expect(rollout.state).toMatch(/halted|rolled-back/);
-    expect(rollout.batches[0].hosts.map((h: any) => h.name)).toEqual(['rs1']);
-    expect(rollout.batches[0].hosts[0].outcome).toBe('rolled-back');
+    expect(start.code, start.stderr).toBe(EXIT_HALTED);
+    const rollout = JSON.parse(start.stdout).rollout;
+    expect((await controller.api('GET', '/v1/groups/fleet/rollouts?limit=1')).body.rollouts[0].id).toBe(rollout.id);
+    // Halted after the canary (on-halt rollback by default): nobody else was started.
+    expect(rollout.state).toBe('rolled-back');
+    expect(rollout.reason).toMatch(/^1 host failed \(rs1\)/);
+    expect(rollout.batches.map((b: any) => [b.canary, b.hosts.map((h: any) => [h.name, h.state])])).toEqual([
+      [true, [['rs1', 'failed']]],
+      [false, [['rs2', 'skipped']]],
+      [false, [['rs3', 'skipped']]],
+    ]);
+    // The agent either sees the flag before writing (failed, FLAG_CONFLICT) or dockerd rejects the
+    // reloaded file and the agent puts the old one back (rolled-back, VERIFY_FAILED).
+    const canary = rollout.batches[0].hosts[0];
+    expect([['failed', 'FLAG_CONFLICT'], ['rolled-back', 'VERIFY_FAILED']]).toContainEqual([canary.outcome, canary.error?.code]);
+    expect(canary.error.message).toContain('--registry-mirror');
+
     for (const name of ['rs2', 'rs3']) {
-      expect(await mirrorsInFile(name)).toBeUndefined();
-      expect((await servers[name]!.server.info()).RegistryConfig.Mirrors ?? []).toEqual([]);
+      const { server } = servers[name]!;
+      expect(await server.readFile('/etc/docker/daemon.json'), name).toBe(before[name]!.file);
+      expect(await server.dockerdPid(), name).toBe(before[name]!.pid);
+      expect((await server.info()).RegistryConfig.Mirrors ?? [], name).toEqual([]);
     }
-    expect(await mirrorsInFile('rs1')).toBeUndefined();
-    const rs1 = (await hosts()).find((h) => h.name === 'rs1');
-    expect(rs1.appliedRevision).toBe(rollout.fromRevision);
+    // rs1's dockerd runs on, on its old settings: same process, the flag's mirror, the old file.
+    const rs1 = servers.rs1!.server;
+    expect((await rs1.exec('systemctl is-active docker')).stdout.trim()).toBe('active');
+    expect(await rs1.dockerdPid()).toBe(before.rs1!.pid);
+    expect((await rs1.info()).RegistryConfig.Mirrors).toEqual([`${FLAG_MIRROR}/`]);
+    expect(await rs1.readFile('/etc/docker/daemon.json')).toBe(before.rs1!.file);
+    const list = await hosts();
+    for (const name of ['rs1', 'rs2', 'rs3']) expect(list.find((h) => h.name === name), name).toMatchObject({ appliedRevision: rollout.fromRevision, desiredRevision: rollout.fromRevision });
   });
 
   it('a good rollout reaches all three, batch by batch, each verified before the next starts', async () => {
-    // Fix rs1: its unit reloads dockerd again.
+    // Fix rs1 as its operator would: the flag goes from the unit, and dockerd restarts without it.
     const rs1 = servers.rs1!.server;
-    expect((await rs1.exec('rm /etc/systemd/system/docker.service.d/10-lab.conf && systemctl daemon-reload')).code).toBe(0);
+    expect((await rs1.exec('rm /etc/systemd/system/docker.service.d/10-lab.conf && systemctl daemon-reload && systemctl restart docker')).code).toBe(0);
+    await waitFor('rs1 dockerd without the flag mirror', async () => (((await rs1.info()).RegistryConfig.Mirrors ?? []).length === 0 ? true : undefined), 30_000, 200);
     const start = await cli('rollout', 'start', 'fleet', '--batch-size', '1', '--wait', '--json');
     expect(start.stderr).not.toMatch(/error/i);
     expect(start.code).toBe(0);

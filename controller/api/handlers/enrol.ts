@@ -4,18 +4,13 @@ import { enrolHost } from '../../enrolment.js';
 import type { Handler } from '../context.js';
 import { parseInput } from '../validate.js';
 
-/** 201 with the EnrolResponse (hostId, name, group, credential); JOIN_TOKEN_INVALID / HOST_NAME_TAKEN otherwise. */
+/**
+ * 201 with the EnrolResponse (hostId, name, group, credential); JOIN_TOKEN_INVALID / HOST_NAME_TAKEN
+ * otherwise. The `host.enrol` audit entry is written by enrolHost, in the enrolment's transaction.
+ */
 export const postEnrol: Handler = ({ body, deps }) => {
   const request = parseInput(EnrolRequestSchema, body);
   const response = enrolHost(deps.store, request, deps.now());
   deps.logger.info({ hostId: response.hostId, host: response.name, group: response.group }, 'host enrolled');
-  deps.store.audit.record({
-    at: deps.now(),
-    actor: `host:${response.name}`,
-    action: 'host.enrol',
-    group: response.group,
-    host: response.name,
-    details: { dockerVersion: request.facts.dockerVersion, serviceManager: request.facts.serviceManager, agentVersion: request.facts.agentVersion },
-  });
   return { status: 201, body: response };
 };

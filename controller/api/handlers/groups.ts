@@ -17,8 +17,13 @@ import { renderGroupDetail, renderGroupSummary, renderRevisionView } from '../vi
 /** POST /v1/groups `{ name }`: 201 with the new group; ALREADY_EXISTS when taken. */
 export const postGroup: Handler = ({ body, operator, deps }) => {
   const { name } = parseInput(CreateGroupRequestSchema, body);
-  const group = deps.store.groups.create(name, operator?.name ?? null, deps.now());
-  deps.store.audit.record({ at: group.createdAt, actor: operator?.name ?? 'admin', action: 'group.create', group: name });
+  const { store } = deps;
+  // The group and its audit entry commit together: a crash between them cannot lose the entry.
+  const group = store.db.transaction(() => {
+    const created = store.groups.create(name, operator?.name ?? null, deps.now());
+    store.audit.record({ at: created.createdAt, actor: operator?.name ?? 'admin', action: 'group.create', group: name });
+    return created;
+  }).immediate();
   deps.logger.info({ group: name, by: operator?.name }, 'group created');
   return { status: 201, body: renderGroupDetail(group, undefined, []) };
 };
@@ -52,22 +57,30 @@ export const getGroup: Handler = ({ params, deps }) => {
  */
 export const putSettings: Handler = ({ params, body, operator, deps }) => {
   const settings = parseInput(SettingsSchema, body);
-  const group = deps.store.groups.require(params.name!);
-  const { revision, changed } = deps.store.revisions.appendIfChanged(group.id, settings, operator?.name ?? null, deps.now());
-  // Also on an unchanged answer: a controller killed between the two writes left no current revision.
-  const first = deps.store.groups.setFirstCurrentRevision(group.id, revision.number);
-  if (changed) {
-    const before = revision.number > 1 ? deps.store.revisions.require(group.id, group.name, revision.number - 1).settings : null;
-    deps.store.audit.record({
-      at: revision.createdAt,
-      actor: operator?.name ?? 'admin',
-      action: 'settings.set',
-      group: group.name,
-      fromRevision: revision.number > 1 ? revision.number - 1 : null,
-      toRevision: revision.number,
-      details: { changed: diffSettingsFields(before, revision.settings), current: first },
-    });
-  }
+  const { store } = deps;
+  const group = store.groups.require(params.name!);
+  // The revision, the group's first current revision and the audit entry commit together; the
+  // revision is sent to hosts only after the commit.
+  const { revision, changed, first } = store.db.transaction(() => {
+    const appended = store.revisions.appendIfChanged(group.id, settings, operator?.name ?? null, deps.now());
+    const { revision: made } = appended;
+    // Also on an unchanged answer: a controller killed between the two writes (before they shared a
+    // transaction) left no current revision.
+    const isFirst = store.groups.setFirstCurrentRevision(group.id, made.number);
+    if (appended.changed) {
+      const before = made.number > 1 ? store.revisions.require(group.id, group.name, made.number - 1).settings : null;
+      store.audit.record({
+        at: made.createdAt,
+        actor: operator?.name ?? 'admin',
+        action: 'settings.set',
+        group: group.name,
+        fromRevision: made.number > 1 ? made.number - 1 : null,
+        toRevision: made.number,
+        details: { changed: diffSettingsFields(before, made.settings), current: isFirst },
+      });
+    }
+    return { ...appended, first: isFirst };
+  }).immediate();
   const sentTo = first ? deps.publisher.publishDesired(group.id, revision) : 0;
   if (changed) deps.logger.info({ group: group.name, revision: revision.number, by: operator?.name, current: first, sentTo }, 'settings revision created');
   const currentRevision = first ? revision.number : group.currentRevision;
@@ -98,9 +111,12 @@ export const postJoinToken: Handler = ({ params, body, operator, deps }) => {
   const token = generateSecret();
   const createdAt = deps.now();
   const expiresAt = new Date(createdAt.getTime() + request.ttlSeconds * 1000);
-  deps.store.joinTokens.create({ groupId: group.id, tokenHash: hashSecret(token), createdBy: operator?.name ?? null, uses: request.uses, createdAt, expiresAt });
-  // The token itself never goes into the log: only that one was made, for how many hosts, until when.
-  deps.store.audit.record({ at: createdAt, actor: operator?.name ?? 'admin', action: 'token.create', group: group.name, details: { uses: request.uses, expiresAt: expiresAt.toISOString() } });
+  const { store } = deps;
+  store.db.transaction(() => {
+    store.joinTokens.create({ groupId: group.id, tokenHash: hashSecret(token), createdBy: operator?.name ?? null, uses: request.uses, createdAt, expiresAt });
+    // The token itself never goes into the log: only that one was made, for how many hosts, until when.
+    store.audit.record({ at: createdAt, actor: operator?.name ?? 'admin', action: 'token.create', group: group.name, details: { uses: request.uses, expiresAt: expiresAt.toISOString() } });
+  }).immediate();
   deps.logger.info({ group: group.name, uses: request.uses, expiresAt, by: operator?.name }, 'join token created');
   // On a TLS controller the token carries the CA pin, so an agent can check whom it talks to first.
   const reply: JoinTokenResponse = { token: formatJoinToken(deps.trust?.pin ?? null, token), group: group.name, expiresAt: expiresAt.toISOString(), uses: request.uses };
