@@ -1,7 +1,8 @@
 /**
  * The agent's run loop: enrol once, then hold a WebSocket to the controller (reconnecting with
- * backoff), answer `desired` with one apply at a time (always the newest revision), and report results
- * and observed state: after every apply, and whenever a drift check (file events, dockerd events, a
+ * backoff), answer `desired` with one apply at a time (always the newest revision; a re-send after a
+ * hello of the revision that last failed here is answered with that failure, untried:
+ * plan/failed-attempt.ts), and report results and observed state: after every apply, and whenever a drift check (file events, dockerd events, a
  * periodic full check: watch/observer.ts) sees it changed. Checks are skipped while an apply runs, so
  * the agent's own writes are never reported as drift. While the controller is away the host is left
  * exactly as it is.
@@ -19,6 +20,7 @@ import type { AgentConfig } from './config.js';
 import { enrol } from './enrol.js';
 import { createDockerApi, socketPathOf } from './io/docker-api.js';
 import { observeHost, type HostContext } from './io/read-host.js';
+import { mergePending, planDesired, rememberAttempt } from './plan/failed-attempt.js';
 import { createSignalManager, createSystemdManager } from './io/service-manager.js';
 import { readLocalUsers } from './io/users.js';
 import { clientConfigPath, HOST_PATHS, underRoot } from './paths.js';
@@ -118,9 +120,17 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     while (pending && !stopped) {
       const desired = pending;
       pending = null;
+      const plan = planDesired(desired, state.lastFailure, cred.group);
+      if (plan.kind === 'repeat') {
+        // Nothing is read, written or restarted: the controller only re-sent it after a reconnect.
+        log.info({ revision: desired.revision, outcome: plan.failure.outcome, error: plan.failure.error.code, failedAt: plan.failure.at }, 'not tried again: this revision failed here before and was only re-sent after a reconnect');
+        send(plan.result);
+        await observeAndSend();
+        continue;
+      }
       applyEpoch += 1;
       const outcome = await applyDesired({ ctx, stateDir: config.stateDir, verifyTimeoutMs: config.verifyTimeoutMs, now: Date.now, sleep, log }, state, desired);
-      state = outcome.state;
+      state = { ...outcome.state, lastFailure: rememberAttempt(desired, outcome.result, new Date()) };
       await saveState(config.stateDir, state);
       log.info({ revision: desired.revision, outcome: outcome.result.outcome, action: outcome.result.action, files: outcome.result.filesChanged, error: outcome.result.error }, 'apply finished');
       send(outcome.result);
@@ -130,7 +140,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     applying = null;
   };
   const schedule = (desired: Desired) => {
-    pending = desired;
+    pending = mergePending(pending, desired);
     if (!applying) applying = drain();
   };
 

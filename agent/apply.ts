@@ -131,7 +131,7 @@ export async function applyDesired(deps: ApplyDeps, state: AgentState, desired: 
     for (const change of plan.changes) written[hostPathOf(deps.ctx.root, change.path)] = sha256OrNull(change.after);
     return {
       result: result({ outcome: 'applied', action: plan.action, filesChanged, verification: { ok: true, detail: `dockerd reports the desired settings (${plan.reason})` } }),
-      state: { appliedRevision: desired.revision, owned: plan.owned, written },
+      state: { ...state, appliedRevision: desired.revision, owned: plan.owned, written },
     };
   }
 

@@ -1,12 +1,13 @@
 /**
- * The agent's state dir: its credential (after enrolment) and what it applied and owns. Written
- * atomically, readable by root only. The credential is the host's identity; nothing else claims it.
+ * The agent's state dir: its credential (after enrolment), what it applied and owns, and its last
+ * failed attempt (plan/failed-attempt.ts). Written atomically, readable by root only. The credential is the host's identity; nothing else claims it.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MANAGED_DAEMON_KEYS } from './render/daemon-json.js';
 import { NOTHING_OWNED, type OwnedState } from './plan/apply-plan.js';
+import { FailedAttemptSchema } from './plan/failed-attempt.js';
 import { readTextOrNull, writeFileAtomic } from './io/files.js';
 
 const CredentialSchema = z.object({
@@ -29,10 +30,15 @@ const StateSchema = z.object({
   }),
   /** sha256 of each file as fleetdock last wrote it (host path → hash; null = fleetdock removed it). */
   written: z.record(z.string(), z.string().nullable()),
+  /**
+   * The last apply that ended `rolled-back` or `failed`, until an apply succeeds: a re-send of it after
+   * a reconnect is not tried again. Absent in state files from before it existed.
+   */
+  lastFailure: FailedAttemptSchema.nullable().default(null),
 });
 export type AgentState = z.infer<typeof StateSchema>;
 
-export const INITIAL_STATE: AgentState = Object.freeze({ appliedRevision: null, owned: NOTHING_OWNED as OwnedState, written: {} }) as AgentState;
+export const INITIAL_STATE: AgentState = Object.freeze({ appliedRevision: null, owned: NOTHING_OWNED as OwnedState, written: {}, lastFailure: null }) as AgentState;
 
 /** sha256 hex of a text (null for a missing file). */
 export function sha256OrNull(text: string | null): string | null {
@@ -62,7 +68,7 @@ export async function loadState(stateDir: string): Promise<AgentState> {
   return (await readJson(join(stateDir, 'state.json'), StateSchema)) ?? structuredClone(INITIAL_STATE);
 }
 
-/** Stores what the agent applied and owns. */
+/** Stores what the agent applied and owns, and its last failed attempt. */
 export function saveState(stateDir: string, state: AgentState): Promise<void> {
   return writeFileAtomic(join(stateDir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600, dirMode: 0o700 });
 }

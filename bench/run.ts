@@ -32,6 +32,8 @@ options:
   --drift-repeats N        drift queries timed, and as many GET /v1/health (default 20)
   --drifted PCT            % of hosts that report a hand-edited daemon.json first (default 10)
   --cpu-prof DIR           run the controller with --cpu-prof, profiles into DIR
+  --node-option FLAG       an extra node flag for the controller (repeatable), e.g.
+                           --node-option=--max-semi-space-size=4
   --keep                   keep each run's data directory (database, controller.log)
   --json FILE              also write the results as JSON
 `;
@@ -110,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
       'drift-repeats': { type: 'string' },
       drifted: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'node-option': { type: 'string', multiple: true },
       keep: { type: 'boolean' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -143,7 +146,7 @@ async function main(argv: string[]): Promise<number> {
         phaseTimeoutMs: positiveInt('timeout-s', values['timeout-s'], 300) * 1000,
         driftRepeats: positiveInt('drift-repeats', values['drift-repeats'], 20),
         driftedPercent: Math.min(100, positiveInt('drifted', values.drifted, 10, 0)),
-        controllerNodeArgs: cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=controller-${n}.cpuprofile`] : [],
+        controllerNodeArgs: [...(values['node-option'] ?? []), ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=controller-${n}.cpuprofile`] : [])],
         keepData: values.keep ?? false,
         controllerNice: controllerNice === 0 ? null : controllerNice,
         repoRoot,

@@ -76,6 +76,8 @@ const controllerMessages = {
       clientProxy: null,
     },
   },
+  'desired re-sent after a hello': { type: 'desired', revision: 7, settings: { registryMirrors: ['http://mirror:5000'], insecureRegistries: [], daemonProxy: null, clientProxy: null }, resend: true },
+  'desired explicitly not a re-send': { type: 'desired', revision: 7, settings: { registryMirrors: [], insecureRegistries: [], daemonProxy: null, clientProxy: null }, resend: false },
   error: { type: 'error', code: 'UNAUTHENTICATED', message: 'credential revoked', fatal: true },
 } as const;
 
@@ -99,6 +101,12 @@ describe('parseAgentMessage / parseControllerMessage: valid messages', () => {
       settings: { registryMirrors: [], insecureRegistries: [], daemonProxy: null, clientProxy: null },
     });
     expect(parseControllerMessage('{"type":"error","code":"X","message":"m"}')).toMatchObject({ fatal: false });
+  });
+
+  it('leaves `resend` out of a desired message that has none (an older controller): not a re-send', () => {
+    const parsed = parseControllerMessage('{"type":"desired","revision":3,"settings":{}}');
+    expect(parsed).not.toHaveProperty('resend');
+    expect(parsed.type === 'desired' && parsed.resend === true).toBe(false);
   });
 
   it('normalises the settings of a desired message', () => {
@@ -183,6 +191,8 @@ describe('parseAgentMessage / parseControllerMessage: refusals', () => {
     ['a revision of 0', () => parseControllerMessage(JSON.stringify({ ...controllerMessages.desired, revision: 0 })), ['revision']],
     ['a fractional revision', () => parseControllerMessage(JSON.stringify({ ...controllerMessages.desired, revision: 1.5 })), ['revision']],
     ['a missing settings', () => parseControllerMessage('{"type":"desired","revision":1}'), ['settings']],
+    ['a resend that is not a boolean', () => parseControllerMessage(JSON.stringify({ ...controllerMessages.desired, resend: 'yes' })), ['resend']],
+    ['a resend of null', () => parseControllerMessage(JSON.stringify({ ...controllerMessages.desired, resend: null })), ['resend']],
     ['an unknown top-level field', () => parseControllerMessage(JSON.stringify({ ...controllerMessages.welcome, admin: true })), ['admin']],
     ['a bad outcome', () => parseAgentMessage(JSON.stringify({ ...agentMessages['apply-result'], outcome: 'ok' })), ['outcome']],
     ['a bad action', () => parseAgentMessage(JSON.stringify({ ...agentMessages['apply-result'], action: 'reboot' })), ['action']],

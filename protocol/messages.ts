@@ -51,6 +51,11 @@ export const ApplyResultSchema = z.strictObject({
   error: ErrorBodySchema.nullable(),
   /** Wall time of the apply, in milliseconds. */
   durationMs: z.number().nonnegative(),
+  /**
+   * True when nothing was tried: the answer to a re-send (`desired.resend`) of a revision whose last
+   * attempt failed on this host repeats that failure. Not a new attempt, so a rollout does not count it.
+   */
+  repeated: z.boolean().optional(),
 });
 
 /** The observed state, sent after every apply and whenever it changes. */
@@ -83,6 +88,13 @@ export const DesiredSchema = z.strictObject({
   type: z.literal('desired'),
   revision: RevisionSchema,
   settings: SettingsSchema,
+  /**
+   * True when this is the level-triggered re-send that follows every hello, not a request to try
+   * again: an agent whose last attempt of this same revision and settings failed answers with that
+   * failure instead of applying it a second time. Absent (older controllers) means false: rollouts,
+   * a group's first revision and drift enforcement send without it, and those do retry.
+   */
+  resend: z.boolean().optional(),
 });
 
 /** An error about a message the controller received; `fatal` ones are followed by a close. */

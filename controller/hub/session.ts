@@ -3,7 +3,10 @@
  * The first message must be `hello` (bad text is answered with an error and the agent may try again;
  * a well-formed message of another type closes the connection). After hello: `welcome`, then the
  * host's desired revision (its own while a rollout moves it, else its group's current revision;
- * always, on every hello: level-triggered). `apply-result` and `observed` are recorded.
+ * always, on every hello: level-triggered), marked `resend: true` so an agent whose last attempt of
+ * it failed answers with that failure instead of trying again (only a rollout, a group's first
+ * revision or drift enforcement, which send without the mark, retry). `apply-result` and `observed`
+ * are recorded.
  * Every bad message gets an error reply and the connection stays; nothing an agent sends can throw
  * out of here.
  */
@@ -44,9 +47,12 @@ interface PendingResult {
   observed: { observed: ObservedState; at: Date } | null;
 }
 
-/** Renders the `desired` message for a revision. Pure. */
-export function renderDesiredMessage(revision: Revision): string {
-  const message: Desired = { type: 'desired', revision: revision.number, settings: revision.settings };
+/**
+ * Renders the `desired` message for a revision. Pure. `resend`: this is the level-triggered re-send
+ * after a hello, not a request to try again (only the hello path sets it).
+ */
+export function renderDesiredMessage(revision: Revision, options: { resend?: boolean } = {}): string {
+  const message: Desired = { type: 'desired', revision: revision.number, settings: revision.settings, ...(options.resend ? { resend: true } : {}) };
   return JSON.stringify(message);
 }
 
@@ -210,7 +216,9 @@ export class AgentSession {
     // host moves (controller/rollout/).
     const desiredNumber = store.hosts.desiredRevisionOf(this.host.id);
     const desired = desiredNumber === null ? undefined : store.revisions.require(this.host.groupId, this.host.group, desiredNumber);
-    if (desired) this.sendText(renderDesiredMessage(desired));
+    // Marked as a re-send: a reconnect must not make a host retry a revision that failed there (a
+    // proxy change means a restart and a rollback restart, killing running builds each time).
+    if (desired) this.sendText(renderDesiredMessage(desired, { resend: true }));
     this.#deps.onReady(this);
     this.#log.debug({ group: this.host.group, appliedRevision: hello.appliedRevision, desiredRevision: desiredNumber }, 'agent said hello');
   }

@@ -19,7 +19,9 @@
  * nothing to do writes nothing, and a batch of thousands starts with two statements. While results
  * stream in, a step looks only at the hosts that reported since the last one (step.ts stepResults) and
  * writes their results set-based; the full state machine runs on the ticker, after a hello, and when
- * the cheap step cannot decide (a failure, a batch finishing, hosts waiting for a free slot).
+ * the cheap step cannot decide (a failure, a batch finishing, hosts waiting for a free slot). The
+ * `desired` messages a step calls for go out through outbox.ts, a chunk per turn of the event loop, so
+ * a batch of 10,000 hosts does not hold up the acks of the first ones.
  */
 import type { Logger } from 'pino';
 import { FleetdockError } from '../../protocol/errors.js';
@@ -31,6 +33,7 @@ import { planRolloutDryRun, type RolloutPlan } from './dry-run.js';
 import { createRollout, refuseActive, transitionRollout, type RolloutTransition } from './rollout-commands.js';
 import { followCommittedUpdates, newModel, type ModelHost, type RolloutModel } from './rollout-model.js';
 import { ACTIVE_ROLLOUT_STATES, stepResults, stepRollout, TERMINAL_ROLLOUT_STATES as TERMINAL, type HostRolloutState, type RolloutState, type StepLimits, type StepOutput, type StepResultReport } from './step.js';
+import { DesiredOutbox } from './outbox.js';
 import { writeStep, type WrittenStep } from './write-step.js';
 import { defaultStrategy, resolveFailureBudget, type Strategy } from './strategy.js';
 
@@ -104,9 +107,14 @@ export class RolloutEngine {
   /** The step scheduled by #soon must be a full one (a host came back), not only the results heard. */
   #fullSoon = false;
   #closed = false;
+  /** `desired` messages of committed steps, sent a chunk per turn of the event loop. */
+  readonly #outbox: DesiredOutbox;
 
   constructor(deps: RolloutEngineDeps) {
     this.#deps = deps;
+    this.#outbox = new DesiredOutbox(deps.sender, (hostId, error) =>
+      this.#log.error({ hostId, err: (error as Error).message }, 'could not send desired; the host gets it on its next hello'),
+    );
     this.#log = deps.logger.child({ component: 'rollouts' });
     this.#startedAt = deps.now();
   }
@@ -123,6 +131,7 @@ export class RolloutEngine {
     this.#closed = true;
     clearInterval(this.#ticker);
     clearTimeout(this.#soon);
+    this.#outbox.close();
   }
 
   /** Something happened that may move a rollout (a hello): a full step soon, once for everything meanwhile. */
@@ -363,7 +372,7 @@ export class RolloutEngine {
         const r = this.#deps.store.revisions.require(rollout.groupId, rollout.group, revision);
         messages.set(revision, (entry = { revision: r, text: renderDesiredMessage(r) }));
       }
-      this.#deps.sender.sendDesired(hostId, entry.revision, entry.text);
+      this.#outbox.enqueue(hostId, entry.revision, entry.text);
     }
   }
 

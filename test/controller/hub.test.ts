@@ -70,13 +70,14 @@ describe('desired settings', () => {
     await t.api('PUT', '/v1/groups/ci/settings', { registryMirrors: ['http://mirror-1:5000'] });
   });
 
-  it('sends the latest revision after welcome', async () => {
+  it('sends the latest revision after welcome, marked as a re-send (not a request to retry)', async () => {
     const agent = await connect();
     expect((await agent.hello()).type).toBe('welcome');
     expect(await agent.next()).toEqual({
       type: 'desired',
       revision: 1,
       settings: { registryMirrors: ['http://mirror-1:5000'], insecureRegistries: [], daemonProxy: null, clientProxy: null },
+      resend: true,
     });
   });
 

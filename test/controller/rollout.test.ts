@@ -192,6 +192,21 @@ describe('a good rollout', () => {
     for (const name of ['a', 'b', 'c', 'd', 'e']) expect(await agent(name).quietFor(50)).toBe(true);
   });
 
+  it('a repeated failure (the answer to a hello re-send) is no attempt: the rollout waits for the real result', async () => {
+    await fleet(['a', 'b']);
+    const started = await startRollout({ strategy: { canary: 1, batchSize: 1 } });
+    await expectSent(['a'], 2, ['b']);
+    // The reconnect's re-send of revision 2 crossed the rollout's own `desired`: the agent answers it
+    // with the failure it remembers from an earlier attempt, trying nothing.
+    agent('a').send(applyResult(2, { outcome: 'rolled-back', action: 'none', filesChanged: [], verification: null, repeated: true, error: { code: 'VERIFY_FAILED', message: 'not tried again: ...' } }));
+    expect(await agent('b').quietFor(300)).toBe(true);
+    expect((await rollout(started.id))).toMatchObject({ state: 'running', counts: { applying: 1, failed: 0 } });
+    agent('a').send(applyResult(2)); // the real attempt, asked for by the rollout
+    await expectSent(['b'], 2);
+    agent('b').send(applyResult(2));
+    expect((await waitForState(started.id, 'completed')).counts).toMatchObject({ succeeded: 2, failed: 0 });
+  });
+
   it('keeps at most maxConcurrent hosts applying at once', async () => {
     await fleet(['a', 'b', 'c', 'd']);
     const started = await startRollout({ strategy: { canary: 0, batchSize: '100%', maxConcurrent: 2 } });
