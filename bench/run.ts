@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { killAllChildren, removeTempDirs } from './children.js';
+import { readControllerNodeFlags } from './controller-flags.js';
 import { runScenario, type ScenarioResult } from './scenario.js';
 
 const USAGE = `usage: npm run bench -- [options]
@@ -32,8 +33,8 @@ options:
   --drift-repeats N        drift queries timed, and as many GET /v1/health (default 20)
   --drifted PCT            % of hosts that report a hand-edited daemon.json first (default 10)
   --cpu-prof DIR           run the controller with --cpu-prof, profiles into DIR
-  --node-option FLAG       an extra node flag for the controller (repeatable), e.g.
-                           --node-option=--max-semi-space-size=4
+  --node-option FLAG       an extra node flag for the controller (repeatable), after those of
+                           deploy/fleetdock-controller.service's ExecStart, which it always gets
   --keep                   keep each run's data directory (database, controller.log)
   --json FILE              also write the results as JSON
 `;
@@ -130,6 +131,7 @@ async function main(argv: string[]): Promise<number> {
   if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
   const log = (line: string) => process.stderr.write(`[bench ${stamp()}] ${line}\n`);
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}`;
+  log(`controller node flags (from deploy/fleetdock-controller.service): ${readControllerNodeFlags(repoRoot).join(' ') || 'none'}`);
   log(`controller transport: ${values['insecure-plain-http'] ? 'insecure plain HTTP (--insecure-plain-http)' : 'HTTPS/WSS with its own CA (the default)'}`);
   log(`machine: ${machine}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on the machine skews every number)`);
   const results: ScenarioResult[] = [];
@@ -146,7 +148,7 @@ async function main(argv: string[]): Promise<number> {
         phaseTimeoutMs: positiveInt('timeout-s', values['timeout-s'], 300) * 1000,
         driftRepeats: positiveInt('drift-repeats', values['drift-repeats'], 20),
         driftedPercent: Math.min(100, positiveInt('drifted', values.drifted, 10, 0)),
-        controllerNodeArgs: [...(values['node-option'] ?? []), ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=controller-${n}.cpuprofile`] : [])],
+        controllerNodeArgs: [...readControllerNodeFlags(repoRoot), ...(values['node-option'] ?? []), ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=controller-${n}.cpuprofile`] : [])],
         keepData: values.keep ?? false,
         controllerNice: controllerNice === 0 ? null : controllerNice,
         repoRoot,

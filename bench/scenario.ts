@@ -63,9 +63,9 @@ export interface ScenarioResult {
   firstRevisionDurableMs: number;
   /** The rollout start (or settings PUT) request itself. */
   pushRequestMs: number;
-  /** Per host, from the push request's return until its ack was seen durable. */
+  /** Per host, from the moment the push request was sent until its ack was seen durable. */
   durable: Summary;
-  /** Per host, from the push request's return until the agent had `desired`. */
+  /** Per host, from the moment the push request was sent until the agent had `desired`. */
   received: Summary;
   /** Per host, from the agent's ack until it was seen durable. */
   ackToDurable: Summary;
@@ -225,7 +225,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const workersCpuBefore = workersCpu(fleet.pids);
     const settingsPut = await api('PUT', `/v1/groups/${GROUP}/settings`, { registryMirrors: ['https://mirror-2.bench.internal'] });
     const target = settingsPut.body.revision as number;
-    let pushDoneAt = settingsPut.doneAt;
+    // The clock starts when the push request is sent (the operator's `rollout start`), not when its
+    // answer arrives: the answer may come before or after the controller sent every `desired`.
+    let pushStartedAt = settingsPut.doneAt - settingsPut.ms;
     let pushRequestMs = settingsPut.ms;
     let rolloutId: string | number | null = null;
     const watching = watcher.watch(target, n, { pollMs: options.pollMs, timeoutMs: options.phaseTimeoutMs, onProgress: (seen) => log(`durable at revision ${target}: ${seen}/${n}`) });
@@ -233,22 +235,22 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       const strategy = { canary: 0, batchSize: '100%', maxConcurrent: n, failureBudget: 0, offline: 'skip' };
       const rollout = await callApi(endpoint, adminToken, 'POST', `/v1/groups/${GROUP}/rollouts`, { toRevision: target, strategy });
       if (rollout.status !== 201) throw new Error(`POST /v1/groups/${GROUP}/rollouts answered ${rollout.status}: ${JSON.stringify(rollout.body).slice(0, 500)}`);
-      pushDoneAt = rollout.doneAt;
+      pushStartedAt = rollout.doneAt - rollout.ms;
       pushRequestMs = rollout.ms;
       rolloutId = rollout.body.rollout?.id ?? null;
     }
     const found = await watching;
     const afterPush = sampleProcess(pid);
     if (!found.complete) throw new Error(`only ${found.seenAt.size} of ${n} acks durable within ${options.phaseTimeoutMs} ms`);
-    log(`every ack durable; last ${Math.max(...found.seenAt.values()) - pushDoneAt} ms after the push returned`);
+    log(`every ack durable; last ${Math.max(...found.seenAt.values()) - pushStartedAt} ms after the push request was sent`);
 
     let rolloutCompletedMs: number | null = null;
     if (rolloutId !== null) {
       const deadline = Date.now() + options.phaseTimeoutMs;
       for (;;) {
-        const view = await callApi(endpoint, adminToken, 'GET', `/v1/rollouts/${rolloutId}`);
+        const view = await callApi(endpoint, adminToken, 'GET', `/v1/rollouts/${rolloutId}?hosts=false`);
         if (view.body?.rollout?.state === 'completed' || view.body?.state === 'completed') {
-          rolloutCompletedMs = view.doneAt - pushDoneAt;
+          rolloutCompletedMs = view.doneAt - pushStartedAt;
           break;
         }
         if (Date.now() > deadline) {
@@ -266,8 +268,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const ackToDurableMs: number[] = [];
     times.names.forEach((name, i) => {
       const seen = found.seenAt.get(ids.get(name) ?? '');
-      durableMs.push(seen === undefined ? NaN : seen - pushDoneAt);
-      receivedMs.push(times.received[i]! - pushDoneAt);
+      durableMs.push(seen === undefined ? NaN : seen - pushStartedAt);
+      receivedMs.push(times.received[i]! - pushStartedAt);
       ackToDurableMs.push(seen === undefined ? NaN : seen - times.acked[i]!);
     });
     const workersCpuSeconds = workersCpu(fleet.pids) - workersCpuBefore;

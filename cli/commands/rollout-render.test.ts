@@ -30,7 +30,7 @@ function view(batches: RolloutHostView['state'][][], extra: Partial<RolloutView>
     finishedAt: null,
     currentBatch: 0,
     allowedFailures: 0,
-    batches: batches.map((states, index) => ({ index, canary: index === 0, hosts: states.map((s) => hostView(`h${++i}`, s)) })),
+    batches: batches.map((states, index) => ({ index, canary: index === 0, size: states.length, hosts: states.map((s) => hostView(`h${++i}`, s)) })),
     counts: { total: all.length, succeeded: n('succeeded'), failed: n('failed'), pending: n('pending'), applying: n('applying'), offline: n('offline'), skipped: n('skipped'), rolledBack: n('rolled-back') },
     ...extra,
   };

@@ -61,7 +61,15 @@ export const RolloutBatchViewSchema = z.object({
   index: z.number(),
   /** Whether this batch is the canary. */
   canary: z.boolean(),
+  /** Hosts in the batch (also when `hosts` is left out). */
+  size: z.number(),
+  /** The batch's hosts; empty when asked for without them (`?hosts=false`). */
   hosts: z.array(RolloutHostViewSchema),
+});
+
+/** GET /v1/rollouts/:id query: `hosts=false` leaves the per-host entries out (a cheap poll of a big rollout). */
+export const RolloutGetQuerySchema = z.strictObject({
+  hosts: z.enum(['true', 'false'], { message: 'hosts must be true or false' }).optional(),
 });
 
 export const RolloutCountsSchema = z.object({

@@ -4,15 +4,17 @@ import { resolveLimits } from '../rollout/engine.js';
 import type { RolloutCounts, RolloutPlanResponse, RolloutView } from './rollout-schemas.js';
 
 /** A rollout with its batches in order and the hosts of each in start order, and the counts. */
-export function renderRolloutView({ rollout, hosts }: RolloutRecord): RolloutView {
+export function renderRolloutView({ rollout, hosts }: RolloutRecord, options: { hosts?: boolean } = {}): RolloutView {
+  const withHosts = options.hosts ?? true;
   const counts: RolloutCounts = { total: hosts.length, succeeded: 0, failed: 0, pending: 0, applying: 0, offline: 0, skipped: 0, rolledBack: 0 };
   const batches: RolloutView['batches'] = [];
   const canary = rollout.strategy.canary !== 0 && rollout.strategy.canary !== '0%';
   for (const h of hosts) {
     counts[h.state === 'rolled-back' ? 'rolledBack' : h.state] += 1;
     let batch = batches.at(-1);
-    if (!batch || batch.index !== h.batch) batches.push((batch = { index: h.batch, canary: canary && h.batch === 0, hosts: [] }));
-    batch.hosts.push({ name: h.name, state: h.state, outcome: h.outcome, action: h.action, error: h.error, reverted: h.reverted, startedAt: h.startedAt, finishedAt: h.finishedAt });
+    if (!batch || batch.index !== h.batch) batches.push((batch = { index: h.batch, canary: canary && h.batch === 0, size: 0, hosts: [] }));
+    batch.size += 1;
+    if (withHosts) batch.hosts.push({ name: h.name, state: h.state, outcome: h.outcome, action: h.action, error: h.error, reverted: h.reverted, startedAt: h.startedAt, finishedAt: h.finishedAt });
   }
   return {
     id: rollout.id,

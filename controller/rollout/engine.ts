@@ -20,8 +20,8 @@
  * stream in, a step looks only at the hosts that reported since the last one (step.ts stepResults) and
  * writes their results set-based; the full state machine runs on the ticker, after a hello, and when
  * the cheap step cannot decide (a failure, a batch finishing, hosts waiting for a free slot). The
- * `desired` messages a step calls for go out through outbox.ts, a chunk per turn of the event loop, so
- * a batch of 10,000 hosts does not hold up the acks of the first ones.
+ * `desired` messages a step calls for go out through outbox.ts, on the turn after the step's commit (and
+ * the API's answer), in bounded chunks.
  */
 import type { Logger } from 'pino';
 import { FleetdockError } from '../../protocol/errors.js';

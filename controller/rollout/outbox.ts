@@ -1,7 +1,8 @@
 /**
- * The rollout engine's outbox: `desired` messages decided by a committed step, sent a chunk at a time
- * so that a batch of thousands of hosts never holds the event loop (acks, hellos and API calls are
- * served between chunks). Only the latest decision per host is kept: a host queued twice (a batch,
+ * The rollout engine's outbox: `desired` messages decided by a committed step, sent on the next turn of
+ * the event loop (after the API has answered the operator), at most OUTBOX_CHUNK per turn so that even
+ * the largest batch holds the loop for a bounded time (acks, hellos and API calls are served between
+ * chunks). Only the latest decision per host is kept: a host queued twice (a batch,
  * then a halt putting it back) gets the later revision only, and in the order of that later decision.
  *
  * Losing the queue loses nothing: every queued revision is already each host's desired revision in
@@ -15,8 +16,13 @@ export interface OutboxSender {
   sendDesired(hostId: string, revision: Revision, text: string): boolean;
 }
 
-/** Hosts told per turn of the event loop. */
-export const OUTBOX_CHUNK = 500;
+/**
+ * Hosts told per turn of the event loop: about 0.4 s of sends here. Smaller chunks keep the loop freer
+ * but cost latency: between two chunks the loop handles every ack that arrived meanwhile (five times
+ * the work of a send), so the last hosts are told late. Measured at 10,000 hosts in one batch: chunks of
+ * 500 put the median ack 0.6 s later than one chunk (bench/README.md).
+ */
+export const OUTBOX_CHUNK = 10_000;
 
 interface Entry {
   revision: Revision;

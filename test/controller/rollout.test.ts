@@ -207,6 +207,26 @@ describe('a good rollout', () => {
     expect((await waitForState(started.id, 'completed')).counts).toMatchObject({ succeeded: 2, failed: 0 });
   });
 
+  it('GET ?hosts=false gives the state, counts and batch sizes without the per-host entries', async () => {
+    await fleet(['a', 'b', 'c', 'd', 'e']);
+    const started = await startRollout({ strategy: { canary: 1, batchSize: 2 } });
+    await expectSent(['a'], 2);
+    const full = (await t.api('GET', `/v1/rollouts/${started.id}`)).body.rollout;
+    const light = await t.api('GET', `/v1/rollouts/${started.id}?hosts=false`);
+    expect(light.status).toBe(200);
+    expect(light.body.rollout.batches).toEqual([
+      { index: 0, canary: true, size: 1, hosts: [] },
+      { index: 1, canary: false, size: 2, hosts: [] },
+      { index: 2, canary: false, size: 2, hosts: [] },
+    ]);
+    expect(full.batches.map((b: any) => [b.size, b.hosts.length])).toEqual([[1, 1], [2, 2], [2, 2]]);
+    expect(light.body.rollout.counts).toEqual(full.counts);
+    expect(light.body.rollout.state).toBe('running');
+    const bad = await t.api('GET', `/v1/rollouts/${started.id}?hosts=no`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('hosts must be true or false');
+  });
+
   it('keeps at most maxConcurrent hosts applying at once', async () => {
     await fleet(['a', 'b', 'c', 'd']);
     const started = await startRollout({ strategy: { canary: 0, batchSize: '100%', maxConcurrent: 2 } });

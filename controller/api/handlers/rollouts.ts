@@ -5,7 +5,7 @@
  */
 import { FleetdockError } from '../../../protocol/errors.js';
 import type { Handler } from '../context.js';
-import { RolloutListQuerySchema, StartRolloutRequestSchema, UndoRolloutRequestSchema } from '../rollout-schemas.js';
+import { RolloutGetQuerySchema, RolloutListQuerySchema, StartRolloutRequestSchema, UndoRolloutRequestSchema } from '../rollout-schemas.js';
 import { renderRolloutPlan, renderRolloutView } from '../rollout-views.js';
 import { parseInput } from '../validate.js';
 
@@ -38,12 +38,15 @@ export const postUndo: Handler = ({ params, body, operator, deps }) => {
 /** GET /v1/groups/:name/rollouts[?limit=N]: `{ group, rollouts }`, newest first (default 20). */
 export const listRollouts: Handler = ({ params, query, deps }) => {
   const { limit } = parseInput(RolloutListQuerySchema, query ?? {}, 'query');
-  const rollouts = deps.rollouts.list(params.name!, limit ?? 20).map(renderRolloutView);
+  const rollouts = deps.rollouts.list(params.name!, limit ?? 20).map((record) => renderRolloutView(record));
   return { status: 200, body: { group: params.name, rollouts } };
 };
 
-/** GET /v1/rollouts/:id: `{ rollout }`. */
-export const getRollout: Handler = ({ params, deps }) => ({ status: 200, body: { rollout: renderRolloutView(deps.rollouts.require(parseRolloutId(params.id!))) } });
+/** GET /v1/rollouts/:id[?hosts=false]: `{ rollout }`; without hosts, each batch has only its size. */
+export const getRollout: Handler = ({ params, query, deps }) => {
+  const { hosts } = parseInput(RolloutGetQuerySchema, query ?? {}, 'query');
+  return { status: 200, body: { rollout: renderRolloutView(deps.rollouts.require(parseRolloutId(params.id!)), { hosts: hosts !== 'false' }) } };
+};
 
 /** POST /v1/rollouts/:id/pause: `{ rollout }`; ROLLOUT_STATE unless it is running. */
 export const pauseRollout: Handler = ({ params, operator, deps }) => ({
