@@ -35,10 +35,16 @@ describe('agent state: the last failed attempt', () => {
     expect(await loadState(dir)).toEqual({ ...older, lastFailure: null });
   });
 
-  it('refuses a corrupt record rather than guessing', async () => {
+  it('drops a record it cannot read (a newer format, a bad edit) and keeps the rest: at worst one more attempt, never an agent that will not start', async () => {
     await saveState(dir, failed);
     const text = readFileSync(join(dir, 'state.json'), 'utf8').replace('"rolled-back"', '"exploded"');
     writeFileSync(join(dir, 'state.json'), text);
+    expect(await loadState(dir)).toEqual({ ...failed, lastFailure: null });
+  });
+
+  it('still refuses a corrupt state file outside that record', async () => {
+    await saveState(dir, failed);
+    writeFileSync(join(dir, 'state.json'), JSON.stringify({ ...failed, appliedRevision: 'four' }));
     await expect(loadState(dir)).rejects.toThrow(/state\.json is corrupt/);
   });
 });

@@ -32,9 +32,11 @@ const StateSchema = z.object({
   written: z.record(z.string(), z.string().nullable()),
   /**
    * The last apply that ended `rolled-back` or `failed`, until an apply succeeds: a re-send of it after
-   * a reconnect is not tried again. Absent in state files from before it existed.
+   * a reconnect is not tried again. Absent in state files from before it existed; one that cannot be
+   * read (a newer format, a bad hand edit) is dropped: at worst one more attempt, never an agent that
+   * does not start.
    */
-  lastFailure: FailedAttemptSchema.nullable().default(null),
+  lastFailure: FailedAttemptSchema.nullable().default(null).catch(null),
 });
 export type AgentState = z.infer<typeof StateSchema>;
 

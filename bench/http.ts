@@ -24,6 +24,8 @@ export interface ApiAnswer {
   ms: number;
   /** When the whole response had arrived, ms since the epoch. */
   doneAt: number;
+  /** When the request was sent, ms since the epoch. */
+  startedAt: number;
 }
 
 /** Longest answer the bench reads (GET /v1/hosts at 10,000 hosts is a few MiB). */
@@ -37,6 +39,7 @@ export async function callApi(endpoint: Endpoint, token: string | null, method: 
   if (token !== null) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const started = performance.now();
+  const startedAt = Date.now();
   const response = await sendRequest(`${endpoint.baseUrl}${path}`, {
     method,
     headers,
@@ -47,13 +50,14 @@ export async function callApi(endpoint: Endpoint, token: string | null, method: 
   });
   const text = response.body;
   const ms = performance.now() - started;
+  const doneAt = Date.now();
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
     parsed = text;
   }
-  return { status: response.status, body: parsed, bytes: Buffer.byteLength(text), ms, doneAt: Date.now() };
+  return { status: response.status, body: parsed, bytes: Buffer.byteLength(text), ms, doneAt, startedAt };
 }
 
 /** Like callApi, but throws naming the call unless the status is one of `ok`. */

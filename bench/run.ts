@@ -33,8 +33,9 @@ options:
   --drift-repeats N        drift queries timed, and as many GET /v1/health (default 20)
   --drifted PCT            % of hosts that report a hand-edited daemon.json first (default 10)
   --cpu-prof DIR           run the controller with --cpu-prof, profiles into DIR
-  --node-option FLAG       an extra node flag for the controller (repeatable), after those of
-                           deploy/fleetdock-controller.service's ExecStart, which it always gets
+  --node-option=FLAG       an extra node flag for the controller (repeatable; write it with "=",
+                           e.g. --node-option=--cpu-prof), after those of the ExecStart of
+                           deploy/fleetdock-controller.service, which it always gets
   --keep                   keep each run's data directory (database, controller.log)
   --json FILE              also write the results as JSON
 `;

@@ -227,7 +227,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const target = settingsPut.body.revision as number;
     // The clock starts when the push request is sent (the operator's `rollout start`), not when its
     // answer arrives: the answer may come before or after the controller sent every `desired`.
-    let pushStartedAt = settingsPut.doneAt - settingsPut.ms;
+    let pushStartedAt = settingsPut.startedAt;
     let pushRequestMs = settingsPut.ms;
     let rolloutId: string | number | null = null;
     const watching = watcher.watch(target, n, { pollMs: options.pollMs, timeoutMs: options.phaseTimeoutMs, onProgress: (seen) => log(`durable at revision ${target}: ${seen}/${n}`) });
@@ -235,7 +235,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       const strategy = { canary: 0, batchSize: '100%', maxConcurrent: n, failureBudget: 0, offline: 'skip' };
       const rollout = await callApi(endpoint, adminToken, 'POST', `/v1/groups/${GROUP}/rollouts`, { toRevision: target, strategy });
       if (rollout.status !== 201) throw new Error(`POST /v1/groups/${GROUP}/rollouts answered ${rollout.status}: ${JSON.stringify(rollout.body).slice(0, 500)}`);
-      pushStartedAt = rollout.doneAt - rollout.ms;
+      pushStartedAt = rollout.startedAt;
       pushRequestMs = rollout.ms;
       rolloutId = rollout.body.rollout?.id ?? null;
     }

@@ -105,11 +105,7 @@ export async function startController(config: ControllerConfig, deps: Controller
       drift,
       // A result or a host coming back may move a rollout: step soon (one step for many results).
       onHostReady: () => rollouts?.notify(),
-      // A repeated failure (the answer to a hello's re-send) is no new attempt: the rollout waits for
-      // the result of the `desired` it sent itself.
-      onApplyResult: (host, result) => {
-        if (result.repeated !== true) rollouts?.resultRecorded(host.id, result);
-      },
+      onApplyResult: (host, result) => rollouts?.resultRecorded(host.id, result),
     });
     rollouts = new RolloutEngine({ store, sender: hub, now, logger, tickIntervalMs: config.rolloutTickIntervalMs, reconnectGraceMs: config.rolloutReconnectGraceMs });
     drift.attachSender(hub);

@@ -4,16 +4,24 @@
  */
 
 /** The version this build speaks. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Versions this build accepts from a peer. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2];
+
+/** First version whose agents take `desired.resend` (and may answer with `apply-result.repeated`). */
+export const RESEND_SINCE_PROTOCOL_VERSION = 2;
 
 /**
  * History (newest last):
  * - 1 (2026-11-28): hello / desired / apply-result / observed / welcome / error; enrolment over HTTP.
+ * - 2 (2026-11-28): `desired.resend` (the re-send after a hello; sent only to agents of version 2 or
+ *   later) and `apply-result.repeated` (an agent's answer that repeats a failure without trying).
  */
-export const PROTOCOL_HISTORY = Object.freeze([{ version: 1, date: '2026-11-28' }]);
+export const PROTOCOL_HISTORY = Object.freeze([
+  { version: 1, date: '2026-11-28' },
+  { version: 2, date: '2026-11-28' },
+]);
 
 /** Version of the fleetdock code itself, reported by agents in hello. */
 export const AGENT_VERSION = '0.1.0';

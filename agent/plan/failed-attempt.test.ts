@@ -58,14 +58,14 @@ describe('planDesired', () => {
   it('repeats the remembered outcome and error code, with action none, nothing written, and says what retries it', () => {
     const plan = planDesired(desired(4, PROXY, true), remembered, 'builders');
     if (plan.kind !== 'repeat') throw new Error('expected a repeat');
-    expect(plan.result).toMatchObject({ type: 'apply-result', revision: 4, outcome: 'rolled-back', action: 'none', filesChanged: [], verification: null, durationMs: 0 });
+    expect(plan.result).toMatchObject({ type: 'apply-result', revision: 4, outcome: 'rolled-back', action: 'none', filesChanged: [], verification: null, durationMs: 0, repeated: true });
     expect(plan.result.error?.code).toBe('VERIFY_FAILED');
     const message = plan.result.error!.message;
     expect(message).toMatch(/^not tried again: revision 4 /);
     expect(message).toContain('2026-11-28T10:00:00.000Z');
     expect(message).toContain("'fleetdock rollout start builders'");
     expect(message).toContain('A new revision');
-    expect(message).toContain('drift enforce');
+    expect(message).not.toContain('enforce'); // drift enforcement acts on hand edits, never on a failed apply
     expect(message).toContain('dockerd reports no HTTP proxy');
     // What goes on the wire is a valid apply-result.
     expect(parseAgentMessage(JSON.stringify(plan.result))).toEqual(plan.result);

@@ -3,8 +3,9 @@
  * host's desired revision after every hello (level-triggered); a re-send (`resend: true`) of the very
  * revision and settings whose last attempt here ended `rolled-back` or `failed` is answered with that
  * failure again, without touching the host: otherwise every reconnect would mean another restart and
- * rollback restart of dockerd. A `desired` without the mark (a rollout, a group's first revision, a
- * drift enforce re-send) is an explicit request and is applied as always.
+ * rollback restart of dockerd. A `desired` without the mark (a rollout, a group's first revision, or
+ * the re-send to a host a rollout waits for) is an explicit request and is applied as always; the
+ * repeated answer is marked `repeated` and the controller records nothing for it.
  * Pure: no I/O and no clock; the record lives in the agent's state (state.ts), written by agent.ts.
  */
 import { createHash } from 'node:crypto';
@@ -65,7 +66,7 @@ export function renderRepeatedResult(failure: FailedAttempt, group: string): App
   const why =
     `not tried again: revision ${failure.revision} with these settings ended ${failure.outcome} on this host at ${failure.at}, ` +
     `and the controller only re-sent it after a reconnect; nothing was written and dockerd was not touched. ` +
-    `A new revision, 'fleetdock rollout start ${group}' or a drift enforce re-send tries it again. That attempt: `;
+    `A new revision or 'fleetdock rollout start ${group}' tries it again. That attempt: `;
   const message = `${why}${failure.error.message}`;
   return {
     type: 'apply-result',

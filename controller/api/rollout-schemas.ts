@@ -61,8 +61,8 @@ export const RolloutBatchViewSchema = z.object({
   index: z.number(),
   /** Whether this batch is the canary. */
   canary: z.boolean(),
-  /** Hosts in the batch (also when `hosts` is left out). */
-  size: z.number(),
+  /** Hosts in the batch (also when `hosts` is left out; absent from controllers before it existed). */
+  size: z.number().optional(),
   /** The batch's hosts; empty when asked for without them (`?hosts=false`). */
   hosts: z.array(RolloutHostViewSchema),
 });

@@ -13,7 +13,7 @@ export function renderRolloutView({ rollout, hosts }: RolloutRecord, options: { 
     counts[h.state === 'rolled-back' ? 'rolledBack' : h.state] += 1;
     let batch = batches.at(-1);
     if (!batch || batch.index !== h.batch) batches.push((batch = { index: h.batch, canary: canary && h.batch === 0, size: 0, hosts: [] }));
-    batch.size += 1;
+    batch.size = (batch.size ?? 0) + 1;
     if (withHosts) batch.hosts.push({ name: h.name, state: h.state, outcome: h.outcome, action: h.action, error: h.error, reverted: h.reverted, startedAt: h.startedAt, finishedAt: h.finishedAt });
   }
   return {

@@ -3,10 +3,10 @@
  * The first message must be `hello` (bad text is answered with an error and the agent may try again;
  * a well-formed message of another type closes the connection). After hello: `welcome`, then the
  * host's desired revision (its own while a rollout moves it, else its group's current revision;
- * always, on every hello: level-triggered), marked `resend: true` so an agent whose last attempt of
- * it failed answers with that failure instead of trying again (only a rollout, a group's first
- * revision or drift enforcement, which send without the mark, retry). `apply-result` and `observed`
- * are recorded.
+ * always, on every hello: level-triggered), marked `resend: true` (unless a rollout waits for this
+ * host's result) so an agent whose last attempt of it failed answers with that failure, marked
+ * `repeated`, instead of trying again; a repeated answer is not recorded. Only a rollout (or a group's
+ * first revision) retries. Other `apply-result` and `observed` messages are recorded.
  * Every bad message gets an error reply and the connection stays; nothing an agent sends can throw
  * out of here.
  */
@@ -15,7 +15,7 @@ import type { RawData, WebSocket } from 'ws';
 import { FleetdockError, type ErrorCode } from '../../protocol/errors.js';
 import { parseAgentMessage, type AgentMessage, type ApplyResult, type Desired, type Hello, type Welcome } from '../../protocol/messages.js';
 import type { ObservedState } from '../../protocol/observed.js';
-import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../../protocol/version.js';
+import { PROTOCOL_VERSION, RESEND_SINCE_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../../protocol/version.js';
 import type { DriftNotifier } from '../drift/monitor.js';
 import type { Store } from '../store/index.js';
 import type { HostIdentity } from '../store/hosts.js';
@@ -159,6 +159,13 @@ export class AgentSession {
     const now = this.#deps.now();
     switch (message.type) {
       case 'apply-result': {
+        if (message.repeated === true) {
+          // The answer to a hello's re-send, repeating a failure the agent reported when it happened
+          // (its row and audit entry exist): nothing was tried, so nothing is recorded again, and a
+          // rollout keeps waiting for the result of its own `desired`.
+          this.#log.debug({ revision: message.revision, outcome: message.outcome }, 'agent repeated an earlier failure without trying again');
+          return;
+        }
         // Committed with others within 20 ms; the rollout engine and the drift monitor hear of it after
         // the commit. The observed report that follows every result joins its row write if it comes first.
         const pending: PendingResult = { observed: null };
@@ -217,8 +224,12 @@ export class AgentSession {
     const desiredNumber = store.hosts.desiredRevisionOf(this.host.id);
     const desired = desiredNumber === null ? undefined : store.revisions.require(this.host.groupId, this.host.group, desiredNumber);
     // Marked as a re-send: a reconnect must not make a host retry a revision that failed there (a
-    // proxy change means a restart and a rollback restart, killing running builds each time).
-    if (desired) this.sendText(renderDesiredMessage(desired, { resend: true }));
+    // proxy change means a restart and a rollback restart, killing running builds each time). Not
+    // marked while a rollout waits for this host's result: then this may be the only copy of the
+    // rollout's own `desired` (lost with a dropped connection or a controller that died before
+    // sending it), and the rollout needs a real attempt. Agents before protocol 2 do not know the mark.
+    const resend = hello.protocolVersion >= RESEND_SINCE_PROTOCOL_VERSION && !store.rollouts.isApplying(this.host.id);
+    if (desired) this.sendText(renderDesiredMessage(desired, { resend }));
     this.#deps.onReady(this);
     this.#log.debug({ group: this.host.group, appliedRevision: hello.appliedRevision, desiredRevision: desiredNumber }, 'agent said hello');
   }

@@ -132,8 +132,10 @@ export class RolloutStore {
   readonly #updateHosts;
   readonly #groupHosts;
   readonly #offRevision;
+  readonly #applyingHost;
 
   constructor(db: Db) {
+    this.#applyingHost = db.prepare(`SELECT 1 FROM rollout_hosts WHERE host_id = ? AND state = 'applying' LIMIT 1`).pluck();
     this.#insert = db.prepare(`INSERT INTO rollouts (group_id, kind, from_revision, to_revision, strategy, state, created_at, created_by, updated_at)
       VALUES (@groupId, @kind, @fromRevision, @toRevision, @strategy, 'running', @createdAt, @createdBy, @createdAt) RETURNING id`);
     // Set-based: one statement for thousands of hosts (a JSON array of them) instead of one each.
@@ -184,6 +186,11 @@ export class RolloutStore {
   }
 
   /** The rollout with this id, or undefined. */
+  /** Whether a rollout (any, also a halted one still waiting for results) waits for `hostId`'s result. */
+  isApplying(hostId: string): boolean {
+    return this.#applyingHost.get(hostId) !== undefined;
+  }
+
   get(id: number): RolloutRow | undefined {
     const row = this.#get.get(id) as Parameters<typeof toRollout>[0] | undefined;
     return row && toRollout(row);

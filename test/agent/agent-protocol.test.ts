@@ -50,7 +50,7 @@ describe('agent protocol handling', () => {
     const peer = await waitFor('a connection', () => peers[0], 10_000, 20);
     expect(peer.auth).toBe('Bearer the-host-credential');
     const hello = await next(peer, 'hello');
-    expect(hello.protocolVersion).toBe(1);
+    expect(hello.protocolVersion).toBe(2); // protocol 2: desired.resend, apply-result.repeated
     expect(hello.facts.serviceManager).toBe('signal');
     expect(hello.facts.dockerVersion).toBeNull();
     expect(hello.observed.daemon.running).toBe(false);

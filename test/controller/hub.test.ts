@@ -81,6 +81,14 @@ describe('desired settings', () => {
     });
   });
 
+  it('an agent of protocol version 1 (before `resend`) is sent the same desired without the mark', async () => {
+    const agent = await connect();
+    expect((await agent.hello({ protocolVersion: 1 })).type).toBe('welcome');
+    const desired = await agent.next();
+    expect(desired).toMatchObject({ type: 'desired', revision: 1 });
+    expect('resend' in desired).toBe(false);
+  });
+
   it('sends a later revision only when a rollout moves the host, and only to hosts of the group', async () => {
     const { credential: otherCredential } = await t.enrol('other1', 'other');
     const agent = await connect();

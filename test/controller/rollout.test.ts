@@ -207,6 +207,28 @@ describe('a good rollout', () => {
     expect((await waitForState(started.id, 'completed')).counts).toMatchObject({ succeeded: 2, failed: 0 });
   });
 
+  it('a host the rollout waits for gets its desired after a reconnect as a request to apply, not as a re-send', async () => {
+    await fleet(['a', 'b']);
+    await startRollout({ strategy: { canary: 1, batchSize: 1 } });
+    await expectSent(['a'], 2, ['b']);
+    // The connection drops before a answered (the rollout's own `desired` may never have arrived).
+    agent('a').ws.terminate();
+    await eventually(async () => (await hostsView()).a?.connected === false);
+    const again = await RawAgent.connect(t.controller.url, credentials.get('a')!);
+    agents.set('a', again);
+    expect((await again.hello({ appliedRevision: 1 })).type).toBe('welcome');
+    const desired = await again.next();
+    expect(desired).toMatchObject({ type: 'desired', revision: 2 });
+    expect(desired.resend).toBeUndefined(); // an agent that failed revision 2 before tries it again
+    // b, not waited for by any rollout, is re-sent its revision marked as such
+    agent('b').ws.terminate();
+    await eventually(async () => (await hostsView()).b?.connected === false);
+    const b = await RawAgent.connect(t.controller.url, credentials.get('b')!);
+    agents.set('b', b);
+    expect((await b.hello({ appliedRevision: 1 })).type).toBe('welcome');
+    expect(await b.next()).toMatchObject({ type: 'desired', revision: 1, resend: true });
+  });
+
   it('GET ?hosts=false gives the state, counts and batch sizes without the per-host entries', async () => {
     await fleet(['a', 'b', 'c', 'd', 'e']);
     const started = await startRollout({ strategy: { canary: 1, batchSize: 2 } });
