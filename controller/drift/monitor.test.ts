@@ -90,6 +90,33 @@ afterEach(() => {
 });
 
 describe('DriftMonitor', () => {
+  it('does not judge the files from the state before an apply while the report after it is on its way', () => {
+    // The race CI once hit: the apply-result is committed before the agent's observed report, and the
+    // state from the hello (no mirror yet) made a file-edited drift (and host.drifted) that never was.
+    const id = 'id-fresh';
+    store.hosts.insert({ id, name: 'fresh', groupId, credentialHash: 'hash-fresh', joinTokenId: tokenId, facts: FACTS }, now());
+    store.hosts.recordHello(id, { facts: FACTS, appliedRevision: null, observed: observed([]) }, now());
+    clock += 1_000;
+    store.hosts.recordApplyResult(id, result(1, 'applied'), now());
+    monitor.applyResultRecorded({ id, name: 'fresh', group: 'ci' }, result(1, 'applied'));
+    monitor.flush();
+    expect(open(id)).toEqual([]);
+
+    clock += 50; // the report after the apply
+    store.hosts.recordObserved(id, observed([MIRROR]), now());
+    monitor.hostChanged(id);
+    monitor.flush();
+    expect(open(id)).toEqual([]);
+    expect(actions()).not.toContain('host.drifted fresh');
+
+    clock += 1_000; // a real hand edit later is still caught
+    store.hosts.recordObserved(id, observed([OTHER], [MIRROR]), now());
+    monitor.hostChanged(id);
+    monitor.flush();
+    expect(open(id)).toEqual(['registryMirrors:file-edited']);
+    expect(actions()).toContain('host.drifted fresh');
+  });
+
   it('opens a period when a file is edited, keeps it while it lasts, and ends it when it is put back', () => {
     const id = connectHost('bs1');
     monitor.hostChanged(id);

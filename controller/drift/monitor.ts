@@ -255,6 +255,11 @@ export class DriftMonitor implements DriftNotifier {
     const at = now.toISOString();
     const host = store.drift.hostState(id);
     if (!host) return;
+    // An apply result newer than the observed state: the report the agent sends after every result is
+    // on its way (it marks the host changed again). Judged now, the state from before the apply would
+    // make a drift that never was (a host.drifted and host.converged for every good apply); until the
+    // report lands, the host's periods stay as they are.
+    if (host.observedBeforeResult) return;
     const findings = classifyDrift({
       desired: host.desiredRevision === null ? null : { revision: host.desiredRevision, settings: this.#settingsOf(host.groupId, host.group, host.desiredRevision) },
       host,

@@ -35,6 +35,8 @@ export interface DriftHostState {
   desiredRevision: number | null;
   lastResult: { revision: number; outcome: Outcome; error: { code: string; message: string } | null } | null;
   observed: ObservedState | null;
+  /** The observed state is older than the last apply result (see classify.ts). */
+  observedBeforeResult: boolean;
   dockerVersion: string | null;
 }
 
@@ -70,6 +72,7 @@ interface StateRow {
   resultErrorMessage: string | null;
   observed: string | null;
   dockerVersion: string | null;
+  observedBeforeResult: number;
 }
 
 /** Hosts that share what their status depends on. */
@@ -126,7 +129,8 @@ export class DriftStore {
     this.#state = db.prepare(`SELECT h.id, h.name, h.group_id AS groupId, g.name AS "group", g.drift_policy AS policy, h.connected,
       h.last_seen_at AS lastSeenAt, h.enrolled_at AS enrolledAt, h.applied_revision AS appliedRevision, ${desired} AS desiredRevision,
       h.last_result_revision AS resultRevision, h.last_result_outcome AS resultOutcome, h.last_result_error_code AS resultErrorCode,
-      h.last_result_error_message AS resultErrorMessage, h.observed, json_extract(h.facts, '$.dockerVersion') AS dockerVersion
+      h.last_result_error_message AS resultErrorMessage, h.observed, json_extract(h.facts, '$.dockerVersion') AS dockerVersion,
+      (h.last_result_at IS NOT NULL AND (h.observed_at IS NULL OR h.observed_at < h.last_result_at)) AS observedBeforeResult
       FROM hosts h JOIN groups g ON g.id = h.group_id WHERE h.id = ?`);
     this.#open = db.prepare(`SELECT id, field, kind, expected, actual, detail, desired_revision AS desiredRevision, applied_revision AS appliedRevision
       FROM drift_periods WHERE host_id = ? AND ended_at IS NULL`);
@@ -191,6 +195,7 @@ export class DriftStore {
           ? null
           : { revision: row.resultRevision, outcome: row.resultOutcome, error: row.resultErrorCode === null ? null : { code: row.resultErrorCode, message: row.resultErrorMessage ?? '' } },
       observed: parse(row.observed) as ObservedState | null,
+      observedBeforeResult: row.observedBeforeResult === 1,
       dockerVersion: row.dockerVersion,
     };
   }

@@ -7,11 +7,12 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startAgent, type AgentHandle } from '../../agent/agent.js';
-import { buildAgentConfig, type AgentConfig } from '../../agent/config.js';
+import type { AgentConfig } from '../../agent/config.js';
 import { requireLab } from '../../lab/availability.js';
 import { startBareDockerd, type BareDockerd } from '../../lab/dockerd.js';
 import { startRegistryMirror, type RegistryMirror } from '../../lab/registry.js';
 import { caFor, startTestController, type TestController } from '../controller/harness.js';
+import { bareAgentConfig } from '../support/bare-agent-config.js';
 import { waitFor } from '../support/wait.js';
 
 const lab = requireLab();
@@ -30,23 +31,7 @@ describe.skipIf(!lab)('controller and agent over loopback', () => {
   beforeAll(async () => {
     [controller, dockerd, mirror] = await Promise.all([startTestController(), startBareDockerd({ version: '20' }), startRegistryMirror()]);
     stateDir = mkdtempSync(join(tmpdir(), 'fleetdock-agent-'));
-    expect((await controller.api('POST', '/v1/groups', { name: 'builders' })).status).toBe(201);
-    const token = (await controller.api('POST', '/v1/groups/builders/join-tokens', {})).body.token;
-    config = buildAgentConfig(
-      {
-        controller: controller.controller.url,
-        'join-token': token,
-        'state-dir': stateDir,
-        root: dockerd.root,
-        'docker-host': dockerd.dockerHost,
-        'service-manager': 'signal',
-        pidfile: dockerd.pidfile,
-        'restart-command': dockerd.restartCommand,
-        name: 'bs1',
-        'verify-timeout': '10',
-      },
-      false,
-    );
+    config = await bareAgentConfig(controller, dockerd, { group: 'builders', stateDir, name: 'bs1', verifyTimeoutSeconds: 10 });
   });
   afterAll(async () => {
     await agent?.stop();

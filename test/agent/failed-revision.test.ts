@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type AgentHandle } from '../../agent/agent.js';
-import { buildAgentConfig, type AgentConfig } from '../../agent/config.js';
+import type { AgentConfig } from '../../agent/config.js';
 import { requireLab } from '../../lab/availability.js';
 import { startBareDockerd, type BareDockerd } from '../../lab/dockerd.js';
 import { findFreePort } from '../../lab/ports.js';
 import { startTestController, type TestController } from '../controller/harness.js';
+import { bareAgentConfig } from '../support/bare-agent-config.js';
 import { waitFor } from '../support/wait.js';
 
 const lab = requireLab();
@@ -90,23 +91,7 @@ describe.skipIf(!lab)('a failed revision is not tried again on reconnect (docker
     chmodSync(staleRestart, 0o755);
     chmodSync(restartCommand, 0o755);
 
-    expect((await controller.api('POST', '/v1/groups', { name: 'builders' })).status).toBe(201);
-    const token = (await controller.api('POST', '/v1/groups/builders/join-tokens', {})).body.token;
-    config = buildAgentConfig(
-      {
-        controller: controller.controller.url,
-        'join-token': token,
-        'state-dir': stateDir,
-        root: dockerd.root,
-        'docker-host': dockerd.dockerHost,
-        'service-manager': 'signal',
-        pidfile: dockerd.pidfile,
-        'restart-command': restartCommand,
-        name: 'bs1',
-        'verify-timeout': '3',
-      },
-      false,
-    );
+    config = await bareAgentConfig(controller, dockerd, { group: 'builders', stateDir, name: 'bs1', verifyTimeoutSeconds: 3, restartCommand });
     agent = await startAgent(config, silent);
     await waitFor('bs1 connected', async () => ((await host())?.connected ? true : undefined));
   });
