@@ -58,6 +58,8 @@ export async function bootstrapHost(target: HostTarget, ctx: BootstrapContext, o
     onStep(next, detail);
   };
   let session: SshSession | null = null;
+  /** The join token minted for this host, until it is known spent (revoked if the bootstrap fails). */
+  let mintedTokenId: number | null = null;
   try {
     enter('connect');
     const connected = await connectHost(target, ctx.ssh, ctx.agent.arch);
@@ -95,9 +97,11 @@ export async function bootstrapHost(target: HostTarget, ctx: BootstrapContext, o
     let joinToken: string | null = null;
     if (plan.mintToken) {
       enter('enrol');
-      joinToken = await ctx.controller.createJoinToken(target.group, ctx.tokenTtlSeconds).catch((error: unknown) => {
+      const minted = await ctx.controller.createJoinToken(target.group, ctx.tokenTtlSeconds).catch((error: unknown) => {
         throw new HostStepError('enrol', `cannot mint a join token for group ${target.group}: ${(error as Error).message}`);
       });
+      joinToken = minted.token;
+      mintedTokenId = minted.id;
     }
 
     if (plan.writeBinary) {
@@ -134,6 +138,7 @@ export async function bootstrapHost(target: HostTarget, ctx: BootstrapContext, o
       enter('wait');
       await waitUntilConverged(session, ctx, name, changedNothing, startedPid);
       report.outcome = plan.mintToken ? 'enrolled' : changedNothing ? 'already-enrolled' : 'updated';
+      mintedTokenId = null; // converged: the token is spent
       if (joinToken !== null) {
         // Enrolled: the token is spent and the agent holds its credential; it leaves agent.env.
         await writeRootFile(session, AGENT_PATHS.env, '0600', renderAgentEnv({ controller: ctx.agentControllerUrl, joinToken: null, name }));
@@ -141,6 +146,15 @@ export async function bootstrapHost(target: HostTarget, ctx: BootstrapContext, o
     }
   } catch (error) {
     recordFailure(report, error, step);
+    if (mintedTokenId !== null) {
+      // A token minted for this host must not outlive the failure (it may sit in agent.env on the
+      // host): revoked, it enrols nothing; the next bootstrap mints another. A host that did enrol
+      // before the failure keeps its own credential.
+      await ctx.controller.revokeJoinToken(mintedTokenId).then(
+        () => report.notes.push(`the join token minted for it (id ${mintedTokenId}) was revoked`),
+        (revokeError: unknown) => report.notes.push(`the join token minted for it (id ${mintedTokenId}) could not be revoked: ${(revokeError as Error).message}; revoke it with \`fleetdock token revoke ${mintedTokenId}\``),
+      );
+    }
   } finally {
     session?.close();
     report.durationMs = Date.now() - started;

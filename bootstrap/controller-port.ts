@@ -27,7 +27,9 @@ export interface ControllerPort {
   /** Whether the group exists. */
   groupExists(group: string): Promise<boolean>;
   /** A join token for one enrolment in `group`, valid `ttlSeconds`. Opaque: passed on as it is. */
-  createJoinToken(group: string, ttlSeconds: number): Promise<string>;
+  createJoinToken(group: string, ttlSeconds: number): Promise<{ token: string; id: number }>;
+  /** Revokes a join token (one minted for a host whose bootstrap then failed). */
+  revokeJoinToken(id: number): Promise<void>;
   /** Revokes (if not yet) and removes the host; false when the controller had no such host. */
   removeHost(name: string): Promise<boolean>;
 }
@@ -64,7 +66,11 @@ export function controllerPortFrom(client: ControllerClient): ControllerPort {
       }
     },
     async createJoinToken(group, ttlSeconds) {
-      return (await client.createJoinToken(group, { uses: 1, ttlSeconds })).token;
+      const { token, id } = await client.createJoinToken(group, { uses: 1, ttlSeconds });
+      return { token, id };
+    },
+    async revokeJoinToken(id) {
+      await client.revokeJoinToken(id);
     },
     async removeHost(name) {
       try {

@@ -15,7 +15,7 @@ import { startBuildServer, type BuildServer } from '../../lab/build-server.js';
 import { labPaths } from '../../lab/paths.js';
 import { findFreePort } from '../../lab/ports.js';
 import { startRegistryMirror, type RegistryMirror } from '../../lab/registry.js';
-import { startTestController, type TestController } from '../controller/harness.js';
+import { FACTS, startTestController, type TestController } from '../controller/harness.js';
 import { REPO_ROOT, runCli } from '../support/cli.js';
 import { waitFor } from '../support/wait.js';
 
@@ -249,5 +249,27 @@ describe.skipIf(!lab)('fleetdock bootstrap and uninstall over SSH', { timeout: 1
     } finally {
       sshAgent.kill('SIGTERM');
     }
+  });
+
+  it('a host that fails after its join token was minted does not leave that token usable', async () => {
+    // bsc is clean again (uninstalled above). Its agent is told a controller address nobody answers,
+    // so it never enrols and the wait for it runs out: the token in its agent.env must not stay valid.
+    const out = await cli('bootstrap', `root@127.0.0.1:${ports.bsc}`, '-i', fleetKey, '--group', 'fleet', '--name', 'bsc',
+      '--agent-controller-url', `https://127.0.0.1:${ports.closed}`, '--wait-timeout', '3', ...sshArgs());
+    expect(out.code, out.stderr).toBe(1);
+    const host = JSON.parse(out.stdout).hosts[0];
+    expect(host).toMatchObject({ outcome: 'failed', step: 'wait' });
+    const revokedNote = (host.notes as string[]).find((n) => /^the join token minted for it \(id \d+\) was revoked$/.test(n));
+    expect(revokedNote, host.notes.join('\n')).toBeDefined();
+    const id = Number(/id (\d+)/.exec(revokedNote!)![1]);
+    const token = ((await controller.api('GET', '/v1/join-tokens?group=fleet')).body.tokens as any[]).find((t) => t.id === id);
+    expect(token).toMatchObject({ id, group: 'fleet', usesLeft: 1 });
+    expect(token.revokedAt).not.toBeNull();
+    // The token left on the host enrols nothing.
+    const onHost = /^FLEETDOCK_JOIN_TOKEN=(.*)$/m.exec(await servers.bsc.readFile('/etc/fleetdock/agent.env'))![1]!.replace(/^'|'$/g, '');
+    const enrol = await controller.api('POST', '/v1/enrol', { joinToken: onHost, name: 'thief', facts: FACTS }, { token: null });
+    expect(enrol.body.error, JSON.stringify(enrol.body)).toMatchObject({ code: 'JOIN_TOKEN_INVALID' });
+    expect(enrol.body.error.message).toContain('join token was revoked');
+    expect((await controller.api('GET', '/v1/hosts/bsc')).status).toBe(404);
   });
 });

@@ -103,7 +103,8 @@ export const getRevision: Handler = ({ params, deps }) => {
 
 /**
  * POST /v1/groups/:name/join-tokens `{ uses?, ttlSeconds? }`: 201 with the token, shown this once
- * (`FD1<CA pin>::<secret>` on a TLS controller; only the secret's hash is stored).
+ * (`FD1<CA pin>::<secret>` on a TLS controller; only the secret's hash is stored), and its id (for
+ * POST /v1/join-tokens/:id/revoke).
  */
 export const postJoinToken: Handler = ({ params, body, operator, deps }) => {
   const request = parseInput(CreateJoinTokenRequestSchema, body ?? {});
@@ -112,13 +113,14 @@ export const postJoinToken: Handler = ({ params, body, operator, deps }) => {
   const createdAt = deps.now();
   const expiresAt = new Date(createdAt.getTime() + request.ttlSeconds * 1000);
   const { store } = deps;
-  store.db.transaction(() => {
-    store.joinTokens.create({ groupId: group.id, tokenHash: hashSecret(token), createdBy: operator?.name ?? null, uses: request.uses, createdAt, expiresAt });
+  const id = store.db.transaction(() => {
+    const created = store.joinTokens.create({ groupId: group.id, tokenHash: hashSecret(token), createdBy: operator?.name ?? null, uses: request.uses, createdAt, expiresAt });
     // The token itself never goes into the log: only that one was made, for how many hosts, until when.
     store.audit.record({ at: createdAt, actor: operator?.name ?? 'admin', action: 'token.create', group: group.name, details: { uses: request.uses, expiresAt: expiresAt.toISOString() } });
+    return created;
   }).immediate();
   deps.logger.info({ group: group.name, uses: request.uses, expiresAt, by: operator?.name }, 'join token created');
   // On a TLS controller the token carries the CA pin, so an agent can check whom it talks to first.
-  const reply: JoinTokenResponse = { token: formatJoinToken(deps.trust?.pin ?? null, token), group: group.name, expiresAt: expiresAt.toISOString(), uses: request.uses };
+  const reply: JoinTokenResponse = { id, token: formatJoinToken(deps.trust?.pin ?? null, token), group: group.name, expiresAt: expiresAt.toISOString(), uses: request.uses };
   return { status: 201, body: reply };
 };
