@@ -27,7 +27,8 @@ export interface ControllerPort {
   /** Whether the group exists. */
   groupExists(group: string): Promise<boolean>;
   /** A join token for one enrolment in `group`, valid `ttlSeconds`. Opaque: passed on as it is. */
-  createJoinToken(group: string, ttlSeconds: number): Promise<{ token: string; id: number }>;
+  /** `id`: null from a controller that does not say it (then nothing can revoke the token early). */
+  createJoinToken(group: string, ttlSeconds: number): Promise<{ token: string; id: number | null }>;
   /** Revokes a join token (one minted for a host whose bootstrap then failed). */
   revokeJoinToken(id: number): Promise<void>;
   /** Revokes (if not yet) and removes the host; false when the controller had no such host. */
@@ -67,7 +68,7 @@ export function controllerPortFrom(client: ControllerClient): ControllerPort {
     },
     async createJoinToken(group, ttlSeconds) {
       const { token, id } = await client.createJoinToken(group, { uses: 1, ttlSeconds });
-      return { token, id };
+      return { token, id: id ?? null };
     },
     async revokeJoinToken(id) {
       await client.revokeJoinToken(id);

@@ -85,7 +85,7 @@ export const RevisionListSchema = z.object({ group: z.string(), revisions: z.arr
  */
 export const SetSettingsResponseSchema = z.object({ revision: z.number(), changed: z.boolean(), currentRevision: z.number().nullable(), settings: SettingsSchema });
 
-export const JoinTokenResponseSchema = z.object({ id: z.number(), token: z.string(), group: z.string(), expiresAt: z.string(), uses: z.number() });
+export const JoinTokenResponseSchema = z.object({ id: z.number().optional(), token: z.string(), group: z.string(), expiresAt: z.string(), uses: z.number() });
 
 export const LastResultViewSchema = z.object({
   revision: z.number(),

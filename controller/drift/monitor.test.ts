@@ -14,7 +14,7 @@ import { openDatabase, type Db } from '../store/database.js';
 import { createStore, type Store } from '../store/index.js';
 import { applyMigrations } from '../store/migrate.js';
 import type { Revision } from '../store/revisions.js';
-import { DriftMonitor } from './monitor.js';
+import { DriftMonitor, REPORT_GRACE_MS } from './monitor.js';
 import { randomBytes } from 'node:crypto';
 import { createSecretBox } from '../secret-box.js';
 
@@ -90,6 +90,27 @@ afterEach(() => {
 });
 
 describe('DriftMonitor', () => {
+  it('a report that never comes after a result does not leave the host unjudged: after the grace, and offline', () => {
+    const id = 'id-lost';
+    store.hosts.insert({ id, name: 'lost', groupId, credentialHash: 'hash-lost', joinTokenId: tokenId, facts: FACTS }, now());
+    store.hosts.recordHello(id, { facts: FACTS, appliedRevision: null, observed: observed([]) }, now());
+    clock += 1_000;
+    store.hosts.recordApplyResult(id, result(1, 'applied'), now());
+    monitor.applyResultRecorded({ id, name: 'lost', group: 'ci' }, result(1, 'applied'));
+    monitor.flush();
+    expect(open(id)).toEqual([]);
+    // The connection drops before the report: the host is judged on what is known once the grace is over.
+    store.hosts.markDisconnected(id, now());
+    clock += REPORT_GRACE_MS + 1;
+    monitor.sweep();
+    monitor.flush();
+    expect(open(id)).toEqual(['registryMirrors:file-edited']);
+    clock += 60_000; // and it goes offline like any other host
+    monitor.sweep();
+    monitor.flush();
+    expect(open(id)).toEqual(['host:offline', 'registryMirrors:file-edited']);
+  });
+
   it('does not judge the files from the state before an apply while the report after it is on its way', () => {
     // The race CI once hit: the apply-result is committed before the agent's observed report, and the
     // state from the hello (no mirror yet) made a file-edited drift (and host.drifted) that never was.

@@ -58,6 +58,13 @@ export interface DriftMonitorDeps {
 type Enforcement = { host: DriftHostState; findings: DriftFinding[] };
 type QueuedResult = { host: { id: string; name: string; group: string }; result: ApplyResult; at: string };
 
+/**
+ * How long a host whose last apply result is newer than its observed state waits for the report the
+ * agent sends after every result before it is judged without it. The report follows the result within
+ * a second (the agent reads its files and `GET /info`).
+ */
+export const REPORT_GRACE_MS = 10_000;
+
 const AUDITED_OUTCOMES: Partial<Record<ApplyResult['outcome'], 'host.applied' | 'host.rolled-back' | 'host.failed'>> = {
   applied: 'host.applied',
   'rolled-back': 'host.rolled-back',
@@ -75,6 +82,8 @@ export class DriftMonitor implements DriftNotifier {
   readonly #lastEnforced = new Map<string, { at: number; attempts: number }>();
   /** Hosts whose re-send waits for the rate limit, with when it may happen. */
   readonly #deferred = new Map<string, number>();
+  /** Hosts whose report after an apply result is awaited, with when to judge them without it (ms). */
+  readonly #awaitingReport = new Map<string, number>();
   /**
    * Hosts with an open drift period (read once, then kept with every write): a host without one whose
    * report matches its desired revision, the common case, costs one read and no writes.
@@ -141,6 +150,12 @@ export class DriftMonitor implements DriftNotifier {
     for (const [id, due] of this.#deferred) {
       if (due <= now.getTime()) {
         this.#deferred.delete(id);
+        this.#dirty.add(id);
+      }
+    }
+    for (const [id, due] of this.#awaitingReport) {
+      if (due <= now.getTime()) {
+        this.#awaitingReport.delete(id);
         this.#dirty.add(id);
       }
     }
@@ -257,9 +272,18 @@ export class DriftMonitor implements DriftNotifier {
     if (!host) return;
     // An apply result newer than the observed state: the report the agent sends after every result is
     // on its way (it marks the host changed again). Judged now, the state from before the apply would
-    // make a drift that never was (a host.drifted and host.converged for every good apply); until the
-    // report lands, the host's periods stay as they are.
-    if (host.observedBeforeResult) return;
+    // make a drift that never was (a host.drifted and host.converged for every good apply), so the
+    // host's periods stay as they are for up to REPORT_GRACE_MS. A report that never comes (the
+    // connection dropped, the agent could not observe) does not leave the host unjudged: the sweep
+    // brings it back after the grace, and it is judged on what is known.
+    if (host.observedBeforeResult && host.resultAt !== null) {
+      const due = Date.parse(host.resultAt) + REPORT_GRACE_MS;
+      if (now.getTime() < due) {
+        this.#awaitingReport.set(id, due);
+        return;
+      }
+    }
+    this.#awaitingReport.delete(id);
     const findings = classifyDrift({
       desired: host.desiredRevision === null ? null : { revision: host.desiredRevision, settings: this.#settingsOf(host.groupId, host.group, host.desiredRevision) },
       host,

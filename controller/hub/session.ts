@@ -160,11 +160,17 @@ export class AgentSession {
     switch (message.type) {
       case 'apply-result': {
         if (message.repeated === true) {
-          // The answer to a hello's re-send, repeating a failure the agent reported when it happened
-          // (its row and audit entry exist): nothing was tried, so nothing is recorded again, and a
-          // rollout keeps waiting for the result of its own `desired`.
-          this.#log.debug({ revision: message.revision, outcome: message.outcome }, 'agent repeated an earlier failure without trying again');
-          return;
+          // The answer to a hello's re-send, repeating a failure without trying again. When the host's
+          // row already holds that failure (reported when it happened), nothing is recorded again and
+          // no audit entry is repeated. When it does not (the report was lost with the connection, or
+          // with a controller killed before its batch committed), this is how the controller learns
+          // of it: recorded as any result.
+          this.#deps.writes.flush();
+          const known = this.#deps.store.hosts.lastResultOf(this.host.id);
+          if (known?.revision === message.revision && known.outcome === message.outcome) {
+            this.#log.debug({ revision: message.revision, outcome: message.outcome }, 'agent repeated an earlier failure without trying again');
+            return;
+          }
         }
         // Committed with others within 20 ms; the rollout engine and the drift monitor hear of it after
         // the commit. The observed report that follows every result joins its row write if it comes first.
@@ -179,7 +185,8 @@ export class AgentSession {
           },
           (error) => {
             if (error) return;
-            this.#deps.onApplyResult?.(this, message);
+            // A repeat is no attempt: a rollout waits for the result of the `desired` it sent itself.
+            if (message.repeated !== true) this.#deps.onApplyResult?.(this, message);
             this.#deps.drift?.applyResultRecorded(this.host, message); // reclassifies the host: its observed state too
           },
         );

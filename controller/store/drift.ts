@@ -35,8 +35,10 @@ export interface DriftHostState {
   desiredRevision: number | null;
   lastResult: { revision: number; outcome: Outcome; error: { code: string; message: string } | null } | null;
   observed: ObservedState | null;
-  /** The observed state is older than the last apply result (see classify.ts). */
+  /** The observed state is older than the last apply result (its report is on its way; see monitor.ts). */
   observedBeforeResult: boolean;
+  /** When the last apply result was recorded (ISO), or null. */
+  resultAt: string | null;
   dockerVersion: string | null;
 }
 
@@ -73,6 +75,7 @@ interface StateRow {
   observed: string | null;
   dockerVersion: string | null;
   observedBeforeResult: number;
+  resultAt: string | null;
 }
 
 /** Hosts that share what their status depends on. */
@@ -130,7 +133,8 @@ export class DriftStore {
       h.last_seen_at AS lastSeenAt, h.enrolled_at AS enrolledAt, h.applied_revision AS appliedRevision, ${desired} AS desiredRevision,
       h.last_result_revision AS resultRevision, h.last_result_outcome AS resultOutcome, h.last_result_error_code AS resultErrorCode,
       h.last_result_error_message AS resultErrorMessage, h.observed, json_extract(h.facts, '$.dockerVersion') AS dockerVersion,
-      (h.last_result_at IS NOT NULL AND (h.observed_at IS NULL OR h.observed_at < h.last_result_at)) AS observedBeforeResult
+      (h.last_result_at IS NOT NULL AND (h.observed_at IS NULL OR h.observed_at < h.last_result_at)) AS observedBeforeResult,
+      h.last_result_at AS resultAt
       FROM hosts h JOIN groups g ON g.id = h.group_id WHERE h.id = ?`);
     this.#open = db.prepare(`SELECT id, field, kind, expected, actual, detail, desired_revision AS desiredRevision, applied_revision AS appliedRevision
       FROM drift_periods WHERE host_id = ? AND ended_at IS NULL`);
@@ -196,6 +200,7 @@ export class DriftStore {
           : { revision: row.resultRevision, outcome: row.resultOutcome, error: row.resultErrorCode === null ? null : { code: row.resultErrorCode, message: row.resultErrorMessage ?? '' } },
       observed: parse(row.observed) as ObservedState | null,
       observedBeforeResult: row.observedBeforeResult === 1,
+      resultAt: row.resultAt,
       dockerVersion: row.dockerVersion,
     };
   }

@@ -163,6 +163,7 @@ export class HostStore {
   readonly #all;
   readonly #inGroup;
   readonly #desiredOf;
+  readonly #lastResultOf;
   readonly #setDesired;
   readonly #setDesiredMany;
   readonly #followCurrent;
@@ -193,9 +194,16 @@ export class HostStore {
     this.#all = db.prepare(`${RECORD_SELECT} ORDER BY h.name`);
     this.#inGroup = db.prepare(`${RECORD_SELECT} WHERE h.group_id = ? ORDER BY h.name`);
     this.#desiredOf = db.prepare('SELECT COALESCE(h.desired_revision, g.current_revision) FROM hosts h JOIN groups g ON g.id = h.group_id WHERE h.id = ?').pluck();
+    this.#lastResultOf = db.prepare('SELECT last_result_revision AS revision, last_result_outcome AS outcome FROM hosts WHERE id = ?');
     this.#setDesired = db.prepare('UPDATE hosts SET desired_revision = ? WHERE id = ?');
     this.#setDesiredMany = db.prepare('UPDATE hosts SET desired_revision = ? WHERE id IN (SELECT value FROM json_each(?))');
     this.#followCurrent = db.prepare('UPDATE hosts SET desired_revision = NULL WHERE group_id = ? AND desired_revision IS NOT NULL');
+  }
+
+  /** The revision and outcome of host `id`'s last recorded apply result, or null. */
+  lastResultOf(id: string): { revision: number; outcome: string } | null {
+    const row = this.#lastResultOf.get(id) as { revision: number | null; outcome: string | null } | undefined;
+    return row && row.revision !== null && row.outcome !== null ? { revision: row.revision, outcome: row.outcome } : null;
   }
 
   /** The revision host `id` should be on (its own desired revision, else its group's current), or null. */

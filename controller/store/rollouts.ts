@@ -185,12 +185,12 @@ export class RolloutStore {
     if (hostIds.length > 0) this.#startHosts.run(at, rolloutId, JSON.stringify(hostIds));
   }
 
-  /** The rollout with this id, or undefined. */
   /** Whether a rollout (any, also a halted one still waiting for results) waits for `hostId`'s result. */
   isApplying(hostId: string): boolean {
     return this.#applyingHost.get(hostId) !== undefined;
   }
 
+  /** The rollout with this id, or undefined. */
   get(id: number): RolloutRow | undefined {
     const row = this.#get.get(id) as Parameters<typeof toRollout>[0] | undefined;
     return row && toRollout(row);

@@ -107,6 +107,27 @@ describe('desired settings', () => {
     expect(await agent.quietFor(200)).toBe(true);
   });
 
+  it('a repeated failure is recorded only when the controller did not know it, and never audited twice', async () => {
+    const agent = await connect();
+    await agent.hello();
+    await agent.next();
+    const repeated = applyResult(1, { outcome: 'rolled-back', action: 'none', filesChanged: [], verification: null, repeated: true, error: { code: 'VERIFY_FAILED', message: 'not tried again: ...' } });
+    const audited = async () => ((await t.api('GET', '/v1/log?host=bs1&limit=100')).body.entries as any[]).filter((e) => e.action === 'host.rolled-back').length;
+    // The original report was lost (a dropped connection): the repeat is how the controller learns of it.
+    agent.send(repeated);
+    const failed = await eventually(async () => ((await host()).lastResult?.outcome === 'rolled-back' ? host() : undefined));
+    expect(failed.lastResult).toMatchObject({ revision: 1, outcome: 'rolled-back', error: { code: 'VERIFY_FAILED' } });
+    await eventually(async () => ((await audited()) === 1 ? true : undefined));
+    // Known now: the next repeat (the next reconnect) records nothing.
+    const at = failed.lastResult.at;
+    agent.send(repeated);
+    agent.send({ type: 'observed', observed: null } as any); // a bad message: answered, proves the repeat was handled first
+    expect((await agent.next()).type).toBe('error');
+    await new Promise((resolve) => setTimeout(resolve, 100)); // past the write batcher's 20 ms
+    expect((await host()).lastResult.at).toBe(at);
+    expect(await audited()).toBe(1);
+  });
+
   it('records apply results: converged on success, failed with the error on a rollback', async () => {
     const agent = await connect();
     await agent.hello();
