@@ -175,7 +175,7 @@ describe('join tokens and enrolment', () => {
 
   it('makes a token with one use for one day by default', async () => {
     const token = await joinToken();
-    expect(token).toEqual({ token: expect.stringMatching(/^FD1[0-9a-f]{64}::[A-Za-z0-9_-]{43}$/), group: 'ci', uses: 1, expiresAt: '2026-11-29T10:00:00.000Z' });
+    expect(token).toEqual({ id: expect.any(Number), token: expect.stringMatching(/^FD1[0-9a-f]{64}::[A-Za-z0-9_-]{43}$/), group: 'ci', uses: 1, expiresAt: '2026-11-29T10:00:00.000Z' });
   });
 
   it('enrols one host per use and then refuses the token as used up', async () => {
