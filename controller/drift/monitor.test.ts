@@ -89,15 +89,24 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Enrols `name`, which says hello with no mirror yet, then applies revision 1: the result is recorded
+ * and the monitor told, but the observed report the agent sends after it has not come (yet).
+ */
+function appliedBeforeItsReport(name: string): string {
+  const id = `id-${name}`;
+  store.hosts.insert({ id, name, groupId, credentialHash: `hash-${name}`, joinTokenId: tokenId, facts: FACTS }, now());
+  store.hosts.recordHello(id, { facts: FACTS, appliedRevision: null, observed: observed([]) }, now());
+  clock += 1_000;
+  store.hosts.recordApplyResult(id, result(1, 'applied'), now());
+  monitor.applyResultRecorded({ id, name, group: 'ci' }, result(1, 'applied'));
+  monitor.flush();
+  return id;
+}
+
 describe('DriftMonitor', () => {
   it('a report that never comes after a result does not leave the host unjudged: after the grace, and offline', () => {
-    const id = 'id-lost';
-    store.hosts.insert({ id, name: 'lost', groupId, credentialHash: 'hash-lost', joinTokenId: tokenId, facts: FACTS }, now());
-    store.hosts.recordHello(id, { facts: FACTS, appliedRevision: null, observed: observed([]) }, now());
-    clock += 1_000;
-    store.hosts.recordApplyResult(id, result(1, 'applied'), now());
-    monitor.applyResultRecorded({ id, name: 'lost', group: 'ci' }, result(1, 'applied'));
-    monitor.flush();
+    const id = appliedBeforeItsReport('lost');
     expect(open(id)).toEqual([]);
     // The connection drops before the report: the host is judged on what is known once the grace is over.
     store.hosts.markDisconnected(id, now());
@@ -114,13 +123,7 @@ describe('DriftMonitor', () => {
   it('does not judge the files from the state before an apply while the report after it is on its way', () => {
     // The race CI once hit: the apply-result is committed before the agent's observed report, and the
     // state from the hello (no mirror yet) made a file-edited drift (and host.drifted) that never was.
-    const id = 'id-fresh';
-    store.hosts.insert({ id, name: 'fresh', groupId, credentialHash: 'hash-fresh', joinTokenId: tokenId, facts: FACTS }, now());
-    store.hosts.recordHello(id, { facts: FACTS, appliedRevision: null, observed: observed([]) }, now());
-    clock += 1_000;
-    store.hosts.recordApplyResult(id, result(1, 'applied'), now());
-    monitor.applyResultRecorded({ id, name: 'fresh', group: 'ci' }, result(1, 'applied'));
-    monitor.flush();
+    const id = appliedBeforeItsReport('fresh');
     expect(open(id)).toEqual([]);
 
     clock += 50; // the report after the apply
