@@ -2,8 +2,9 @@
  * The agent's run loop: enrol once, then hold a WebSocket to the controller (reconnecting with
  * backoff), answer `desired` with one apply at a time (always the newest revision; a re-send after a
  * hello of the revision that last failed here is answered with that failure, untried:
- * plan/failed-attempt.ts), and report results and observed state: after every apply, and whenever a drift check (file events, dockerd events, a
- * periodic full check: watch/observer.ts) sees it changed. Checks are skipped while an apply runs, so
+ * plan/failed-attempt.ts), and report results and observed state: after every apply (inside the
+ * result to a controller of protocol 3 or later), and whenever a drift check (file events, dockerd
+ * events, a periodic full check: watch/observer.ts) sees it changed. Checks are skipped while an apply runs, so
  * the agent's own writes are never reported as drift. While the controller is away the host is left
  * exactly as it is.
  */
@@ -11,9 +12,9 @@ import { arch, hostname, release, type } from 'node:os';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { FleetdockError } from '../protocol/errors.js';
-import { CLOSE_CODES, MAX_MESSAGE_BYTES, parseControllerMessage, type AgentMessage, type Desired } from '../protocol/messages.js';
+import { CLOSE_CODES, MAX_MESSAGE_BYTES, parseControllerMessage, type AgentMessage, type ApplyResult, type Desired } from '../protocol/messages.js';
 import type { HostFacts, ObservedState } from '../protocol/observed.js';
-import { AGENT_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
+import { AGENT_VERSION, OBSERVED_IN_RESULT_SINCE_PROTOCOL_VERSION, PROTOCOL_VERSION } from '../protocol/version.js';
 import { applyDesired } from './apply.js';
 import { backoffDelay } from './backoff.js';
 import type { AgentConfig } from './config.js';
@@ -102,12 +103,29 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
   const report = (observed: ObservedState) => {
     if (send({ type: 'observed', observed })) reported = observed;
   };
-  const observeAndSend = async () => {
+  /** The protocol version of the controller on this connection, from its welcome (0: not welcomed yet). */
+  let controllerProtocol = 0;
+  const observeNow = async (): Promise<ObservedState | null> => {
     try {
-      report(await observeHost(ctx, state.appliedRevision, state.owned.clientUsers, () => new Date()));
+      return await observeHost(ctx, state.appliedRevision, state.owned.clientUsers, () => new Date());
     } catch (error) {
       log.warn({ err: (error as Error).message }, 'could not observe the host');
+      return null;
     }
+  };
+  /**
+   * Sends an apply result and the observed state read right after it: in the result itself to a
+   * controller of protocol 3 or later (one message, one write there), else as a report of its own.
+   */
+  const sendResult = async (result: ApplyResult) => {
+    if (controllerProtocol < OBSERVED_IN_RESULT_SINCE_PROTOCOL_VERSION) {
+      send(result);
+      const observed = await observeNow();
+      if (observed) report(observed);
+      return;
+    }
+    const observed = await observeNow();
+    if (send(observed ? { ...result, observed } : result) && observed) reported = observed;
   };
 
   // One apply at a time; a newer desired revision that arrives meanwhile replaces any waiting one.
@@ -124,8 +142,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       if (plan.kind === 'repeat') {
         // Nothing is read, written or restarted: the controller only re-sent it after a reconnect.
         log.info({ revision: desired.revision, outcome: plan.failure.outcome, error: plan.failure.error.code, failedAt: plan.failure.at }, 'not tried again: this revision failed here before and was only re-sent after a reconnect');
-        send(plan.result);
-        await observeAndSend();
+        await sendResult(plan.result);
         continue;
       }
       applyEpoch += 1;
@@ -133,8 +150,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       state = { ...outcome.state, lastFailure: rememberAttempt(desired, outcome.result, new Date()) };
       await saveState(config.stateDir, state);
       log.info({ revision: desired.revision, outcome: outcome.result.outcome, action: outcome.result.action, files: outcome.result.filesChanged, error: outcome.result.error }, 'apply finished');
-      send(outcome.result);
-      await observeAndSend();
+      await sendResult(outcome.result);
       observer?.rearm(); // the apply may have changed which client configs are managed
     }
     applying = null;
@@ -162,6 +178,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     // Only the CA checked at enrolment is trusted (null: plain HTTP, or the system's roots).
     const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${cred.credential}` }, maxPayload: MAX_MESSAGE_BYTES, handshakeTimeout: 10_000, ...(cred.ca ? { ca: cred.ca } : {}) });
     socket = ws;
+    controllerProtocol = 0;
     ws.on('open', async () => {
       try {
         const observed = await observeHost(ctx, state.appliedRevision, state.owned.clientUsers, () => new Date());
@@ -187,6 +204,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
       }
       if (message.type === 'welcome') {
         attempt = 0;
+        controllerProtocol = message.protocolVersion;
         log.info({ hostId: message.hostId, group: message.group }, 'connected to the controller');
       } else if (message.type === 'desired') {
         schedule(message);

@@ -45,8 +45,8 @@ export function renderHello(name: string, at: Date): string {
   return JSON.stringify(message);
 }
 
-/** A successful apply (reload, verified) of `revision`. */
-export function renderApplyResult(revision: number, durationMs: number): string {
+/** A successful apply (reload, verified) of `revision`, with the observed state after it (protocol 3) if given. */
+export function renderApplyResult(revision: number, durationMs: number, observed?: ObservedState): string {
   const message: AgentMessage = {
     type: 'apply-result',
     revision,
@@ -56,6 +56,7 @@ export function renderApplyResult(revision: number, durationMs: number): string 
     verification: { ok: true, detail: 'dockerd reports the registry mirrors and insecure registries' },
     error: null,
     durationMs,
+    ...(observed ? { observed } : {}),
   };
   return JSON.stringify(message);
 }

@@ -2,13 +2,15 @@
  * A simulator worker: one process holding many WebSocket connections (wss:// trusting only the
  * controller's CA, or ws:// on an insecure plain HTTP controller), each behaving like a real agent at
  * the protocol level (no dockerd): `hello` on connect, and for every `desired` an `apply-result`
- * (applied, reload, verified) followed by an `observed` report. Records when each
+ * (applied, reload, verified) carrying the observed state (to a controller of protocol 3 or later, as
+ * agent/agent.ts does) or followed by an `observed` report (older controllers). Records when each
  * agent received each revision and when it acknowledged it. Driven over IPC by bench/run.ts; exits
  * on `stop` or when its parent goes away.
  */
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { WebSocket } from 'ws';
-import { renderApplyResult, renderHandEditedObserved, renderHello, renderObserved, type DesiredSettingsView } from './sim-messages.js';
+import { OBSERVED_IN_RESULT_SINCE_PROTOCOL_VERSION } from '../protocol/version.js';
+import { renderApplyResult, renderHandEditedObserved, renderHello, renderObserved, renderObservedState, type DesiredSettingsView } from './sim-messages.js';
 import type { ParentCommand, ProgressEvent, SimAgent, StartCommand, TimesEvent } from './worker-protocol.js';
 
 /** Connection attempts per agent before it gives up. */
@@ -18,6 +20,8 @@ interface AgentState {
   agent: SimAgent;
   ws: WebSocket | null;
   welcomed: boolean;
+  /** The controller's protocol version, from its welcome. */
+  controllerProtocol: number;
   received: Map<number, number>;
   acked: Map<number, number>;
   /** The last desired revision and settings, to report observed state against. */
@@ -49,8 +53,12 @@ function answerDesired(state: AgentState, revision: number, settings: DesiredSet
   const reply = () => {
     const ws = state.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
-    ws.send(renderApplyResult(revision, Date.now() - started));
-    ws.send(renderObserved(revision, settings, new Date()));
+    if (state.controllerProtocol >= OBSERVED_IN_RESULT_SINCE_PROTOCOL_VERSION) {
+      ws.send(renderApplyResult(revision, Date.now() - started, renderObservedState(revision, settings, new Date())));
+    } else {
+      ws.send(renderApplyResult(revision, Date.now() - started));
+      ws.send(renderObserved(revision, settings, new Date()));
+    }
     state.acked.set(revision, Date.now());
   };
   if (delayMs > 0) setTimeout(reply, delayMs);
@@ -72,9 +80,10 @@ function connectOnce(state: AgentState, command: StartCommand): Promise<void> {
     ws.on('open', () => ws.send(renderHello(state.agent.name, new Date())));
     ws.on('message', (data) => {
       const now = Date.now();
-      const message = JSON.parse(String(data)) as { type: string; revision?: number; settings?: DesiredSettingsView; code?: string; message?: string };
+      const message = JSON.parse(String(data)) as { type: string; revision?: number; settings?: DesiredSettingsView; code?: string; message?: string; protocolVersion?: number };
       if (message.type === 'welcome') {
         state.welcomed = true;
+        state.controllerProtocol = message.protocolVersion ?? 0;
         if (!settled) {
           settled = true;
           resolve();
@@ -124,7 +133,7 @@ async function connectAgent(state: AgentState, command: StartCommand): Promise<v
 
 async function start(command: StartCommand): Promise<void> {
   if (command.ca !== null) secureContext = createSecureContext({ ca: command.ca });
-  for (const agent of command.agents) agents.push({ agent, ws: null, welcomed: false, received: new Map(), acked: new Map(), last: null });
+  for (const agent of command.agents) agents.push({ agent, ws: null, welcomed: false, controllerProtocol: 0, received: new Map(), acked: new Map(), last: null });
   const ticker = setInterval(() => send(progress(false)), 250);
   let next = 0;
   const runner = async () => {

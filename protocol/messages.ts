@@ -56,6 +56,12 @@ export const ApplyResultSchema = z.strictObject({
    * attempt failed on this host repeats that failure. Not a new attempt, so a rollout does not count it.
    */
   repeated: z.boolean().optional(),
+  /**
+   * The observed state read right after this apply (protocol 3): the report that otherwise follows
+   * every result as its own `observed` message. Absent when the agent could not read it, or when the
+   * controller is older than protocol 3.
+   */
+  observed: ObservedStateSchema.optional(),
 });
 
 /** The observed state, sent after every apply and whenever it changes. */

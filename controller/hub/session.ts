@@ -6,7 +6,8 @@
  * always, on every hello: level-triggered), marked `resend: true` (unless a rollout waits for this
  * host's result) so an agent whose last attempt of it failed answers with that failure, marked
  * `repeated`, instead of trying again; a repeated answer is not recorded. Only a rollout (or a group's
- * first revision) retries. Other `apply-result` and `observed` messages are recorded.
+ * first revision) retries. Other `apply-result` and `observed` messages are recorded; an apply-result
+ * carrying its observed state (protocol 3) is one row write.
  * Every bad message gets an error reply and the connection stays; nothing an agent sends can throw
  * out of here.
  */
@@ -169,25 +170,28 @@ export class AgentSession {
           const known = this.#deps.store.hosts.lastResultOf(this.host.id);
           if (known?.revision === message.revision && known.outcome === message.outcome) {
             this.#log.debug({ revision: message.revision, outcome: message.outcome }, 'agent repeated an earlier failure without trying again');
+            if (message.observed) this.#recordObserved(message.observed, now); // its report is news all the same
             return;
           }
         }
         // Committed with others within 20 ms; the rollout engine and the drift monitor hear of it after
-        // the commit. The observed report that follows every result joins its row write if it comes first.
-        const pending: PendingResult = { observed: null };
+        // the commit. The observed state comes in the result itself from agents of protocol 3; from older
+        // ones, the `observed` report that follows every result joins its row write if it comes first.
+        const { observed: observedWithResult, ...result } = message;
+        const pending: PendingResult = { observed: observedWithResult ? { observed: observedWithResult, at: now } : null };
         this.#pendingResult = pending;
         this.#deps.writes.enqueue(
           () => {
             if (this.#pendingResult === pending) this.#pendingResult = null;
             const { hosts } = this.#deps.store;
-            if (pending.observed) hosts.recordApplyResultAndObserved(this.host.id, message, now, pending.observed.observed, pending.observed.at);
-            else hosts.recordApplyResult(this.host.id, message, now);
+            if (pending.observed) hosts.recordApplyResultAndObserved(this.host.id, result, now, pending.observed.observed, pending.observed.at);
+            else hosts.recordApplyResult(this.host.id, result, now);
           },
           (error) => {
             if (error) return;
             // A repeat is no attempt: a rollout waits for the result of the `desired` it sent itself.
-            if (message.repeated !== true) this.#deps.onApplyResult?.(this, message);
-            this.#deps.drift?.applyResultRecorded(this.host, message); // reclassifies the host: its observed state too
+            if (result.repeated !== true) this.#deps.onApplyResult?.(this, result);
+            this.#deps.drift?.applyResultRecorded(this.host, result); // reclassifies the host: its observed state too
           },
         );
         // Per host: debug. The rollout engine logs one line per step, the audit log keeps every result.
@@ -195,19 +199,24 @@ export class AgentSession {
         return;
       }
       case 'observed':
-        if (this.#pendingResult) {
-          this.#pendingResult.observed = { observed: message.observed, at: now };
-          return;
-        }
-        this.#deps.writes.enqueue(
-          () => this.#deps.store.hosts.recordObserved(this.host.id, message.observed, now),
-          (error) => error || this.#deps.drift?.hostChanged(this.host.id),
-        );
+        this.#recordObserved(message.observed, now);
         return;
       case 'error':
         this.#log.warn({ code: message.code, message: message.message }, 'agent reported an error');
         return;
     }
+  }
+
+  /** Queues an observed report; one that comes while this host's result waits joins that row write. */
+  #recordObserved(observed: ObservedState, now: Date): void {
+    if (this.#pendingResult) {
+      this.#pendingResult.observed = { observed, at: now };
+      return;
+    }
+    this.#deps.writes.enqueue(
+      () => this.#deps.store.hosts.recordObserved(this.host.id, observed, now),
+      (error) => error || this.#deps.drift?.hostChanged(this.host.id),
+    );
   }
 
   #hello(hello: Hello): void {

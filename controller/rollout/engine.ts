@@ -8,6 +8,8 @@
  *
  * Crash safety: everything lives in SQLite. Each step's decisions (every host transition and each
  * host's desired revision) are written in ONE transaction, and only then are `desired` messages sent.
+ * A new rollout's first step shares the transaction that creates it (its hosts are inserted in their
+ * state after that step), so a rollout never exists without it.
  * A controller killed at any moment therefore restarts with each host either still pending (never told)
  * or applying (told, or told on its next hello, which always sends the host's desired revision); hosts
  * that were applying keep waiting for their result, whose deadline never counts the time the controller
@@ -16,12 +18,13 @@
  * Scale: an unfinished rollout is held in memory between steps (read from SQLite once: at start, after
  * a restart, after an operator's pause/resume/abort, or after a failed write), results reach it from the
  * hub as they are recorded (after their commit), and connection state comes from the hub; a step with
- * nothing to do writes nothing, and a batch of thousands starts with two statements. While results
- * stream in, a step looks only at the hosts that reported since the last one (step.ts stepResults) and
- * writes their results set-based; the full state machine runs on the ticker, after a hello, and when
- * the cheap step cannot decide (a failure, a batch finishing, hosts waiting for a free slot). The
- * `desired` messages a step calls for go out through outbox.ts, on the turn after the step's commit (and
- * the API's answer), in bounded chunks.
+ * nothing to do writes nothing, and a batch of thousands starts with two statements (its hosts'
+ * rollout state and desired revision; a rollout's first batch is inserted already started). While
+ * results stream in, a step looks only at the hosts that reported since the last one (step.ts
+ * stepResults) and writes their results set-based; the full state machine runs on the ticker, after a
+ * hello, and when the cheap step cannot decide (a failure, a batch finishing, hosts waiting for a free
+ * slot). The `desired` messages a step calls for go out through outbox.ts, on the turn after the
+ * step's commit (and the API's answer), in bounded chunks.
  */
 import type { Logger } from 'pino';
 import { FleetdockError } from '../../protocol/errors.js';
@@ -179,13 +182,15 @@ export class RolloutEngine {
    * that failed it, or that an aborted rollout left elsewhere, are brought to it batch by batch.)
    */
   startRollout(groupName: string, request: RolloutRequest, actor: string, kind: RolloutRow['kind'] = 'rollout'): RolloutRecord {
-    const { store } = this.#deps;
     const strategy = request.strategy ?? defaultStrategy();
-    const model = createRollout(store, this.#log, this.#deps.now(), groupName, request.toRevision, strategy, actor, kind);
-    const id = model.rollout.id;
-    this.#models.set(id, model);
-    this.step(id);
-    return this.require(id);
+    const now = this.#deps.now();
+    // Created with its first step in one transaction: a batch starting now is inserted applying.
+    const { model, first } = createRollout(this.#deps.store, this.#log, now, { groupName, toRevision: request.toRevision, strategy, actor, kind }, (created) =>
+      this.#decide(created, now),
+    );
+    this.#models.set(model.rollout.id, model);
+    this.#follow(model, first);
+    return this.require(model.rollout.id);
   }
 
   /**
@@ -263,11 +268,16 @@ export class RolloutEngine {
   step(id: number): RolloutRow | undefined {
     const model = this.#models.get(id) ?? this.#load(id);
     if (!model) return undefined;
+    const now = this.#deps.now();
+    return this.#apply(model, this.#decide(model, now), now);
+  }
+
+  /** A full step's decisions for `model` at `now` (the hosts' connection state is refreshed first). */
+  #decide(model: RolloutModel, now: Date): StepOutput {
     const before = model.rollout;
     model.reported.clear(); // a full step looks at every host
     for (const host of model.hosts) host.connected = this.#deps.sender.isConnected(host.id);
-    const now = this.#deps.now();
-    const out = stepRollout({
+    return stepRollout({
       state: before.state,
       fromRevision: before.fromRevision,
       toRevision: before.toRevision,
@@ -278,7 +288,6 @@ export class RolloutEngine {
       clockFloor: this.#startedAt,
       holdOffline: now.getTime() < this.#startedAt.getTime() + this.#deps.reconnectGraceMs,
     });
-    return this.#apply(model, out, now);
   }
 
   /**
@@ -320,9 +329,13 @@ export class RolloutEngine {
       throw error;
     }
     if (!written) return model.rollout;
-    // Committed: the model follows the database.
+    return this.#follow(model, written);
+  }
+
+  /** After a step's commit: the model follows the database, and the `desired` messages go out. */
+  #follow(model: RolloutModel, written: WrittenStep): RolloutRow {
     followCommittedUpdates(model, written.updates, written.after);
-    if (TERMINAL.includes(written.after.state) && !model.hosts.some((h) => h.state === 'applying')) this.#models.delete(id);
+    if (TERMINAL.includes(written.after.state) && !model.hosts.some((h) => h.state === 'applying')) this.#models.delete(model.rollout.id);
     this.#send(written.after, written.sends);
     return written.after;
   }

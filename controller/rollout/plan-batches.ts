@@ -38,7 +38,7 @@ export function planBatches(hosts: readonly PlanHost[], strategy: Pick<Strategy,
   const canarySize = resolveAmount(strategy.canary, total);
   const batchSize = resolveAmount(strategy.batchSize, total, true);
   const sorted = [...hosts].sort(byName);
-  const canary = [...sorted].sort((a, b) => canaryRank(a) - canaryRank(b) || byName(a, b)).slice(0, canarySize);
+  const canary = canarySize === 0 ? [] : [...sorted].sort((a, b) => canaryRank(a) - canaryRank(b) || byName(a, b)).slice(0, canarySize);
   const inCanary = new Set(canary.map((h) => h.name));
   const rest = sorted.filter((h) => !inCanary.has(h.name)).map((h) => h.name);
   const batches: string[][] = canary.length > 0 ? [canary.map((h) => h.name)] : [];

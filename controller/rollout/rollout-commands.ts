@@ -1,8 +1,8 @@
 /**
- * The rollout engine's writes on behalf of operators: creating a rollout with its batches (refused
- * while another one of the group is active or when there is nothing to do), and pausing, resuming or
- * aborting one. Each is one transaction with its audit record. The engine decides when to call them and
- * keeps its in-memory copies in step.
+ * The rollout engine's writes on behalf of operators: creating a rollout with its batches and its
+ * first step (refused while another one of the group is active or when there is nothing to do), and
+ * pausing, resuming or aborting one. Each is one transaction with its audit record. The engine decides
+ * when to call them and keeps its in-memory copies in step.
  */
 import type { Logger } from 'pino';
 import { FleetdockError } from '../../protocol/errors.js';
@@ -10,8 +10,9 @@ import type { Store } from '../store/index.js';
 import type { RolloutRow } from '../store/rollouts.js';
 import { planRolloutBatches, resolveRolloutTarget } from './dry-run.js';
 import { newModel, type RolloutModel } from './rollout-model.js';
-import { TERMINAL_ROLLOUT_STATES as TERMINAL, type RolloutState } from './step.js';
+import { TERMINAL_ROLLOUT_STATES as TERMINAL, type RolloutState, type StepOutput } from './step.js';
 import type { Strategy } from './strategy.js';
+import { writeFirstStep, type WrittenStep } from './write-step.js';
 
 /** An operator's change of a rollout's state. */
 export interface RolloutTransition {
@@ -24,14 +25,30 @@ export interface RolloutTransition {
   reason: string | null;
 }
 
+/** A rollout just created and its first step, committed together. */
+export interface CreatedRollout {
+  /** The model the engine steps, as it was before the first step (the engine applies `first` to it). */
+  model: RolloutModel;
+  first: WrittenStep;
+}
+
 /**
  * Creates a rollout of `groupName` to `toRevision` (default: latest) with its hosts planned in batches,
- * all pending; returns the model the engine steps. NO_REVISION, ROLLOUT_ACTIVE, ROLLOUT_NOTHING_TO_DO
- * as engine.startRollout says.
+ * and writes its first step (`decideFirstStep`, the engine's decisions for the new model: which hosts
+ * start now) in the same transaction: each host is inserted in its state after that step. Returns the
+ * model and the written step; the engine follows it and sends its `desired` messages after the
+ * commit. NO_REVISION, ROLLOUT_ACTIVE, ROLLOUT_NOTHING_TO_DO as engine.startRollout says.
  */
-export function createRollout(store: Store, log: Logger, now: Date, groupName: string, toRevision: number | undefined, strategy: Strategy, actor: string, kind: RolloutRow['kind']): RolloutModel {
+export function createRollout(
+  store: Store,
+  log: Logger,
+  now: Date,
+  request: { groupName: string; toRevision: number | undefined; strategy: Strategy; actor: string; kind: RolloutRow['kind'] },
+  decideFirstStep: (model: RolloutModel) => StepOutput,
+): CreatedRollout {
+  const { groupName, toRevision, strategy, actor, kind } = request;
   return store.db
-    .transaction((): RolloutModel => {
+    .transaction((): CreatedRollout => {
       const { group, target } = resolveRolloutTarget(store, groupName, toRevision);
       refuseActive(store, group.id, group.name);
       const hosts = store.rollouts.groupHosts(group.id);
@@ -51,7 +68,6 @@ export function createRollout(store: Store, log: Logger, now: Date, groupName: s
           return { id: host.id, hostId: host.id, name, batch, position, state: 'pending' as const, reverted: false, outcome: null, action: null, error: null, startedAt: null, finishedAt: null, connected: host.connected, lastResult: null };
         }),
       );
-      store.rollouts.insertHosts(rolloutId, members);
       store.audit.record({
         at: now,
         actor,
@@ -62,7 +78,8 @@ export function createRollout(store: Store, log: Logger, now: Date, groupName: s
         details: { rollout: rolloutId, hosts: hosts.length, batches: plan.batches.length, strategy },
       });
       log.info({ rollout: rolloutId, group: group.name, from: group.currentRevision, to: target.number, hosts: hosts.length, batches: plan.batches.length, by: actor }, 'rollout started');
-      return newModel(store.rollouts.get(rolloutId)!, members);
+      const model = newModel(store.rollouts.get(rolloutId)!, members);
+      return { model, first: writeFirstStep(store, log, model, decideFirstStep(model), now) };
     })
     .immediate();
 }

@@ -196,8 +196,13 @@ export class HostStore {
     this.#desiredOf = db.prepare('SELECT COALESCE(h.desired_revision, g.current_revision) FROM hosts h JOIN groups g ON g.id = h.group_id WHERE h.id = ?').pluck();
     this.#lastResultOf = db.prepare('SELECT last_result_revision AS revision, last_result_outcome AS outcome FROM hosts WHERE id = ?');
     this.#setDesired = db.prepare('UPDATE hosts SET desired_revision = ? WHERE id = ?');
-    this.#setDesiredMany = db.prepare('UPDATE hosts SET desired_revision = ? WHERE id IN (SELECT value FROM json_each(?))');
-    this.#followCurrent = db.prepare('UPDATE hosts SET desired_revision = NULL WHERE group_id = ? AND desired_revision IS NOT NULL');
+    // Both write thousands of rows in one statement, always inside a caller's transaction (a rollout
+    // step). OR FAIL instead of the default ABORT: a statement that may abort half-way first copies every
+    // page it changes to a statement journal so that it can undo itself (the whole hosts table, for a
+    // group of 10,000), and the transaction around it is rolled back whole on any error anyway.
+    // The join reads the ids in the order given, with no temporary index of them as `IN (...)` builds.
+    this.#setDesiredMany = db.prepare('UPDATE OR FAIL hosts SET desired_revision = ? FROM json_each(?) AS j WHERE hosts.id = j.value');
+    this.#followCurrent = db.prepare('UPDATE OR FAIL hosts SET desired_revision = NULL WHERE group_id = ? AND desired_revision IS NOT NULL');
   }
 
   /** The revision and outcome of host `id`'s last recorded apply result, or null. */
@@ -216,12 +221,15 @@ export class HostStore {
     this.#setDesired.run(revision, id);
   }
 
-  /** Sets the desired revision of many hosts in one statement (a rollout starting a batch of thousands). */
+  /**
+   * Sets the desired revision of many hosts in one statement (a rollout starting a batch of thousands).
+   * Call it inside a transaction: a failure leaves the hosts before it changed (see the constructor).
+   */
   setDesiredRevisions(ids: readonly string[], revision: number | null): void {
     if (ids.length > 0) this.#setDesiredMany.run(revision, JSON.stringify(ids));
   }
 
-  /** Makes every host of the group follow the group's current revision again. */
+  /** Makes every host of the group follow the group's current revision again; inside a transaction. */
   followCurrentRevision(groupId: number): void {
     this.#followCurrent.run(groupId);
   }

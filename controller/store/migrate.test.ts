@@ -6,6 +6,7 @@ import { FleetdockError } from '../../protocol/errors.js';
 import { findMigrationsDir } from '../config.js';
 import { openDatabase, type Db } from './database.js';
 import { applyMigrations, listMigrations } from './migrate.js';
+import { RolloutStore } from './rollouts.js';
 
 const MIGRATIONS = findMigrationsDir();
 const now = () => new Date('2026-11-28T10:00:00.000Z');
@@ -88,6 +89,39 @@ describe('applyMigrations', () => {
     ]);
     expect(db.prepare('SELECT desired_revision FROM hosts').pluck().get()).toBeNull();
     expect(tables()).toEqual(expect.arrayContaining(['rollouts', 'rollout_hosts']));
+  });
+
+  it('0006 indexes only applying rollout hosts, keeping every rollout host of a 0005 database', () => {
+    const upTo5 = join(dir, 'upto5');
+    mkdirSync(upTo5);
+    for (const m of listMigrations(MIGRATIONS).filter((m) => m.version <= 5)) copyFileSync(m.file, join(upTo5, `${String(m.version).padStart(4, '0')}_${m.name}.sql`));
+    applyMigrations(db, upTo5, now);
+    db.prepare("INSERT INTO groups (id, name, created_at, current_revision) VALUES (1, 'ci', 'x', 1)").run();
+    db.prepare("INSERT INTO revisions (group_id, number, settings, created_at) VALUES (1, 1, '{}', 'x'), (1, 2, '{}', 'x')").run();
+    const host = db.prepare("INSERT INTO hosts (id, name, group_id, credential_hash, enrolled_at) VALUES (?, ?, 1, ?, 'x')");
+    for (const h of ['h1', 'h2', 'h3', 'h4']) host.run(h, h, `c-${h}`);
+    const rollout = db.prepare("INSERT INTO rollouts (id, group_id, kind, from_revision, to_revision, strategy, state, created_at, updated_at) VALUES (?, 1, 'rollout', 1, 2, '{}', ?, 'x', 'x')");
+    rollout.run(1, 'halted');
+    rollout.run(2, 'running');
+    const rolloutHost = db.prepare('INSERT INTO rollout_hosts (rollout_id, host_id, batch, position, state) VALUES (?, ?, 0, 0, ?)');
+    rolloutHost.run(1, 'h1', 'applying'); // a halted rollout still waiting for a result
+    rolloutHost.run(1, 'h2', 'failed');
+    rolloutHost.run(2, 'h2', 'applying');
+    rolloutHost.run(2, 'h3', 'succeeded');
+    rolloutHost.run(2, 'h4', 'pending');
+    const before = db.prepare('SELECT * FROM rollout_hosts ORDER BY rollout_id, host_id').all();
+
+    expect(applyMigrations(db, MIGRATIONS, now).map((m) => m.version)).toContain(6);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rollout_hosts' ORDER BY name").pluck().all()).toEqual([
+      'rollout_hosts_applying',
+      'rollout_hosts_host',
+    ]);
+    expect(db.prepare('SELECT * FROM rollout_hosts ORDER BY rollout_id, host_id').all()).toEqual(before);
+    // What the index is for: the rollouts waiting for results, and whether a host is one of them.
+    const store = new RolloutStore(db);
+    expect(store.idsNeedingSteps()).toEqual([1, 2]);
+    expect(['h1', 'h2', 'h3', 'h4'].map((h) => store.isApplying(h))).toEqual([true, true, false, false]);
+    expect(db.prepare("SELECT DISTINCT rollout_id FROM rollout_hosts WHERE state = 'applying'").pluck().all()).toEqual([1, 2]);
   });
 
   it('refuses a .sql file that is not named NNNN_name.sql', () => {

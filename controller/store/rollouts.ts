@@ -138,10 +138,18 @@ export class RolloutStore {
     this.#applyingHost = db.prepare(`SELECT 1 FROM rollout_hosts WHERE host_id = ? AND state = 'applying' LIMIT 1`).pluck();
     this.#insert = db.prepare(`INSERT INTO rollouts (group_id, kind, from_revision, to_revision, strategy, state, created_at, created_by, updated_at)
       VALUES (@groupId, @kind, @fromRevision, @toRevision, @strategy, 'running', @createdAt, @createdBy, @createdAt) RETURNING id`);
-    // Set-based: one statement for thousands of hosts (a JSON array of them) instead of one each.
-    this.#insertHosts = db.prepare(`INSERT INTO rollout_hosts (rollout_id, host_id, batch, position, state)
-      SELECT ?, value ->> 0, value ->> 1, value ->> 2, 'pending' FROM json_each(?)`);
-    this.#startHosts = db.prepare(`UPDATE rollout_hosts SET state = 'applying', outcome = NULL, action = NULL, error_code = NULL, error_message = NULL,
+    // Set-based: one statement for thousands of hosts (a JSON array of them) instead of one each. In
+    // primary-key order (SQLite sorts faster than JS): each row lands after the one before it, appended
+    // instead of splitting pages at random.
+    this.#insertHosts = db.prepare(`INSERT INTO rollout_hosts (rollout_id, host_id, batch, position, state, reverted, outcome, action,
+        error_code, error_message, started_at, finished_at)
+      SELECT @rolloutId, value ->> 0, value ->> 1, value ->> 2, @state, @reverted, @outcome, @action, @errorCode, @errorMessage, @startedAt, @finishedAt
+      FROM json_each(@hosts) ORDER BY value ->> 0`);
+    // The set-based updates run inside the engine's step transaction. OR FAIL, not the default ABORT:
+    // no statement journal (a copy of every page changed, kept so the statement could undo itself); a
+    // failure rolls the whole transaction back. (A join with json_each would scan the rollout's rows
+    // per id here: IN looks each one up by primary key.)
+    this.#startHosts = db.prepare(`UPDATE OR FAIL rollout_hosts SET state = 'applying', outcome = NULL, action = NULL, error_code = NULL, error_message = NULL,
       started_at = ?, finished_at = NULL WHERE rollout_id = ? AND host_id IN (SELECT value FROM json_each(?))`);
     this.#get = db.prepare(`${ROLLOUT_SELECT} WHERE r.id = ?`);
     this.#listForGroup = db.prepare(`${ROLLOUT_SELECT} WHERE r.group_id = ? ORDER BY r.id DESC LIMIT ?`);
@@ -156,15 +164,17 @@ export class RolloutStore {
       FROM rollout_hosts rh JOIN hosts h ON h.id = rh.host_id WHERE rh.rollout_id = ? ORDER BY rh.batch, rh.position`);
     this.#update = db.prepare(`UPDATE rollouts SET state = @state, reason = @reason, current_batch = @currentBatch, updated_at = @updatedAt,
       halted_at = @haltedAt, finished_at = @finishedAt WHERE id = @id`);
-    this.#groupHosts = db.prepare(`SELECT h.id, h.name, h.connected, COALESCE(h.desired_revision, g.current_revision) AS desiredRevision,
-      h.applied_revision AS appliedRevision FROM hosts h JOIN groups g ON g.id = h.group_id WHERE h.group_id = ? ORDER BY h.name`);
+    this.#groupHosts = db
+      .prepare(`SELECT h.id, h.name, h.connected, COALESCE(h.desired_revision, g.current_revision), h.applied_revision
+        FROM hosts h JOIN groups g ON g.id = h.group_id WHERE h.group_id = ? ORDER BY h.name`)
+      .raw();
     this.#offRevision = db
       .prepare('SELECT h.id FROM hosts h JOIN groups g ON g.id = h.group_id WHERE h.group_id = ? AND COALESCE(h.desired_revision, g.current_revision) IS NOT ?')
       .pluck();
     this.#updateHost = db.prepare(`UPDATE rollout_hosts SET state = @state, reverted = @reverted, outcome = @outcome, action = @action,
       error_code = @errorCode, error_message = @errorMessage, started_at = @startedAt, finished_at = @finishedAt
       WHERE rollout_id = @rolloutId AND host_id = @hostId`);
-    this.#updateHosts = db.prepare(`UPDATE rollout_hosts SET state = @state, reverted = @reverted, outcome = @outcome, action = @action,
+    this.#updateHosts = db.prepare(`UPDATE OR FAIL rollout_hosts SET state = @state, reverted = @reverted, outcome = @outcome, action = @action,
       error_code = @errorCode, error_message = @errorMessage, started_at = @startedAt, finished_at = @finishedAt
       WHERE rollout_id = @rolloutId AND host_id IN (SELECT value FROM json_each(@hostIds))`);
   }
@@ -175,12 +185,27 @@ export class RolloutStore {
     return row.id;
   }
 
-  /** Adds hosts to a rollout, pending, each in its batch at its position. */
-  insertHosts(rolloutId: number, hosts: readonly { hostId: string; batch: number; position: number }[]): void {
-    this.#insertHosts.run(rolloutId, JSON.stringify(hosts.map((h) => [h.hostId, h.batch, h.position])));
+  /**
+   * Adds hosts to a rollout, each in its batch at its position with its rollout columns. Hosts whose
+   * columns are alike (a batch starting: applying, started at the same time) go in one statement.
+   */
+  insertHosts(rolloutId: number, hosts: readonly (RolloutHostUpdate & { hostId: string; batch: number; position: number })[]): void {
+    const alike = new Map<string, { columns: RolloutHostUpdate; rows: [string, number, number][] }>();
+    let run: { columns: RolloutHostUpdate; rows: [string, number, number][] } | undefined;
+    for (const h of hosts) {
+      // Alike hosts come in runs (hosts are given by batch): a key only where a run ends.
+      if (!run || !isAlike(run.columns, h)) {
+        // Enums and ISO times cannot contain `|`; the error (free text) comes last.
+        const key = `${h.state}|${h.reverted}|${h.outcome}|${h.action}|${h.startedAt}|${h.finishedAt}|${h.error && JSON.stringify([h.error.code, h.error.message])}`;
+        run = alike.get(key);
+        if (!run) alike.set(key, (run = { columns: h, rows: [] }));
+      }
+      run.rows.push([h.hostId, h.batch, h.position]);
+    }
+    for (const { columns, rows } of alike.values()) this.#insertHosts.run({ rolloutId, hosts: JSON.stringify(rows), ...hostColumns(columns) });
   }
 
-  /** Marks hosts of a rollout applying, started `at`. */
+  /** Marks hosts of a rollout applying, started `at`; inside a transaction (see the constructor). */
   startHosts(rolloutId: number, hostIds: readonly string[], at: string): void {
     if (hostIds.length > 0) this.#startHosts.run(at, rolloutId, JSON.stringify(hostIds));
   }
@@ -225,7 +250,14 @@ export class RolloutStore {
 
   /** The group's hosts with what a rollout plans with (no facts, no observed state: cheap for big groups). */
   groupHosts(groupId: number): GroupHostRow[] {
-    return (this.#groupHosts.all(groupId) as (Omit<GroupHostRow, 'connected'> & { connected: number })[]).map((h) => ({ ...h, connected: h.connected === 1 }));
+    // Read as arrays: better-sqlite3 makes a row object far slower than a plain literal (10,000 hosts).
+    return (this.#groupHosts.all(groupId) as [string, string, number, number | null, number | null][]).map((row) => ({
+      id: row[0],
+      name: row[1],
+      connected: row[2] === 1,
+      desiredRevision: row[3],
+      appliedRevision: row[4],
+    }));
   }
 
   /** Ids of the group's hosts whose desired revision is not `revision`. */
@@ -238,10 +270,23 @@ export class RolloutStore {
     this.#updateHost.run({ rolloutId, hostId, ...hostColumns(update) });
   }
 
-  /** Writes the same rollout columns for many hosts in one statement (thousands of results alike). */
+  /** Writes the same rollout columns for many hosts in one statement (thousands of results alike); inside a transaction. */
   updateHosts(rolloutId: number, hostIds: readonly string[], update: RolloutHostUpdate): void {
     if (hostIds.length > 0) this.#updateHosts.run({ rolloutId, hostIds: JSON.stringify(hostIds), ...hostColumns(update) });
   }
+}
+
+/** Whether two hosts' rollout columns are the same. */
+function isAlike(a: RolloutHostUpdate, b: RolloutHostUpdate): boolean {
+  return (
+    a.state === b.state &&
+    a.reverted === b.reverted &&
+    a.outcome === b.outcome &&
+    a.action === b.action &&
+    a.startedAt === b.startedAt &&
+    a.finishedAt === b.finishedAt &&
+    (a.error === b.error || (a.error !== null && b.error !== null && a.error.code === b.error.code && a.error.message === b.error.message))
+  );
 }
 
 /** The bound parameters of a host update. */

@@ -50,7 +50,7 @@ describe('agent protocol handling', () => {
     const peer = await waitFor('a connection', () => peers[0], 10_000, 20);
     expect(peer.auth).toBe('Bearer the-host-credential');
     const hello = await next(peer, 'hello');
-    expect(hello.protocolVersion).toBe(2); // protocol 2: desired.resend, apply-result.repeated
+    expect(hello.protocolVersion).toBe(3); // protocol 3: apply-result.observed
     expect(hello.facts.serviceManager).toBe('signal');
     expect(hello.facts.dockerVersion).toBeNull();
     expect(hello.observed.daemon.running).toBe(false);
@@ -80,6 +80,31 @@ describe('agent protocol handling', () => {
     expect(result.error.code).toBe('DOCKER_UNREACHABLE');
     const index = peer.received.indexOf(result);
     expect(peer.received.slice(index).some((m) => m.type === 'observed')).toBe(true);
+  });
+
+  it.each([
+    [2, 'an observed report of its own after the result'],
+    [3, 'the observed state inside the result, and no report of its own'],
+  ])('to a controller of protocol %i it sends %s', async (controllerProtocol) => {
+    const peer = peers[0]!;
+    peer.socket.send(JSON.stringify({ type: 'welcome', protocolVersion: controllerProtocol, hostId: 'h-1', name: 'bs9', group: 'g' }));
+    const seen = peer.received.length;
+    const revision = 20 + controllerProtocol;
+    peer.socket.send(JSON.stringify({ type: 'desired', revision, settings: { registryMirrors: ['http://mirror.internal:5000'] } }));
+    const result = await next(peer, 'apply-result', seen);
+    expect(result).toMatchObject({ revision, outcome: 'failed' });
+    const index = peer.received.indexOf(result);
+    if (controllerProtocol >= 3) {
+      expect(result.observed.daemon.running).toBe(false);
+      expect(result.observed.files.daemonJson).toBe('missing');
+      // Give a separate report the time it would take to come: none does.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(peer.received.slice(index).filter((m) => m.type === 'observed')).toEqual([]);
+    } else {
+      expect(result.observed).toBeUndefined();
+      const report = await next(peer, 'observed', index);
+      expect(report.observed.daemon.running).toBe(false);
+    }
   });
 
   it('reconnects after the connection drops and says hello again', async () => {

@@ -166,6 +166,31 @@ describe('desired settings', () => {
     expect(recorded).toEqual(observed);
   });
 
+  it('records an apply result that carries its observed state (protocol 3) with that state, as one report', async () => {
+    const agent = await connect();
+    await agent.hello();
+    await agent.next();
+    const observed = {
+      at: '2026-11-28T10:00:01.000Z',
+      appliedRevision: 1,
+      files: { daemonJson: 'ok', daemonJsonSha256: null, registryMirrors: ['http://mirror-1:5000'], insecureRegistries: [], daemonJsonProxy: null, dropInProxy: null, clientProxies: {} },
+      daemon: { running: true, version: '26.1.5', registryMirrors: ['http://mirror-1:5000'], insecureRegistries: [], proxy: { http: null, https: null, noProxy: [] }, liveRestore: true },
+    };
+    agent.send(applyResult(1, { observed }));
+    const recorded = await eventually(async () => ((await host()).status === 'converged' ? host() : undefined));
+    expect(recorded).toMatchObject({ appliedRevision: 1, lastResult: { revision: 1, outcome: 'applied' }, observed });
+    expect(recorded.observedAt).toBe(recorded.lastResult.at); // one write: the drift monitor has nothing left to wait for
+  });
+
+  it('refuses an apply result whose observed state is malformed, and records none of it', async () => {
+    const agent = await connect();
+    await agent.hello();
+    await agent.next();
+    agent.send(applyResult(1, { observed: { at: 'yesterday', files: {} } }));
+    expect(await agent.next()).toMatchObject({ type: 'error', code: 'BAD_MESSAGE', message: expect.stringContaining('observed') });
+    expect(await host()).toMatchObject({ appliedRevision: null, lastResult: null, observed: null });
+  });
+
   it('gives a reconnecting host the revision made while it was away', async () => {
     const agent = await connect();
     await agent.hello();

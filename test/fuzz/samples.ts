@@ -52,6 +52,17 @@ export const AGENT_MESSAGES = [
     error: { code: 'VERIFY_FAILED', message: 'dockerd did not report the mirror' },
     durationMs: 1200,
   },
+  {
+    type: 'apply-result',
+    revision: 4,
+    outcome: 'applied',
+    action: 'reload',
+    filesChanged: ['/etc/docker/daemon.json'],
+    verification: { ok: true, detail: 'dockerd reports the registry mirrors' },
+    error: null,
+    durationMs: 310,
+    observed: OBSERVED,
+  },
   { type: 'observed', observed: OBSERVED },
   { type: 'error', code: 'BAD_MESSAGE', message: 'desired message could not be read' },
 ];

@@ -1,0 +1,24 @@
+// The simulator's messages are what a real agent sends: each one passes the controller's own parser.
+import { describe, expect, it } from 'vitest';
+import { parseAgentMessage } from '../protocol/messages.js';
+import { renderApplyResult, renderHandEditedObserved, renderHello, renderObserved, renderObservedState } from './sim-messages.js';
+
+const settings = { registryMirrors: ['https://mirror.bench.internal'], insecureRegistries: [] };
+const at = new Date('2026-11-28T12:00:00.000Z');
+
+describe('simulated agent messages', () => {
+  it.each([
+    ['hello', renderHello('sim-00001', at)],
+    ['apply-result (protocol 2: no observed state)', renderApplyResult(2, 3)],
+    ['apply-result carrying its observed state (protocol 3)', renderApplyResult(2, 3, renderObservedState(2, settings, at))],
+    ['observed', renderObserved(2, settings, at)],
+    ['observed after a hand edit', renderHandEditedObserved(2, settings, at)],
+  ])('%s is accepted by the controller parser', (_name, text) => {
+    expect(() => parseAgentMessage(Buffer.from(text))).not.toThrow();
+  });
+
+  it('a result carrying its observed state reports the mirrors it was sent', () => {
+    const message = parseAgentMessage(Buffer.from(renderApplyResult(2, 3, renderObservedState(2, settings, at))));
+    expect(message).toMatchObject({ type: 'apply-result', revision: 2, observed: { appliedRevision: 2, daemon: { registryMirrors: settings.registryMirrors } } });
+  });
+});
