@@ -233,7 +233,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const watching = watcher.watch(target, n, { pollMs: options.pollMs, timeoutMs: options.phaseTimeoutMs, onProgress: (seen) => log(`durable at revision ${target}: ${seen}/${n}`) });
     if (pushPath === 'rollout-api') {
       const strategy = { canary: 0, batchSize: '100%', maxConcurrent: n, failureBudget: 0, offline: 'skip' };
-      const rollout = await callApi(endpoint, adminToken, 'POST', `/v1/groups/${GROUP}/rollouts`, { toRevision: target, strategy });
+      const rollout = await callApi(endpoint, adminToken, 'POST', `/v1/groups/${GROUP}/rollouts?hosts=false`, { toRevision: target, strategy });
       if (rollout.status !== 201) throw new Error(`POST /v1/groups/${GROUP}/rollouts answered ${rollout.status}: ${JSON.stringify(rollout.body).slice(0, 500)}`);
       pushStartedAt = rollout.startedAt;
       pushRequestMs = rollout.ms;

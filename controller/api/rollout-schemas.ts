@@ -67,8 +67,11 @@ export const RolloutBatchViewSchema = z.object({
   hosts: z.array(RolloutHostViewSchema),
 });
 
-/** GET /v1/rollouts/:id query: `hosts=false` leaves the per-host entries out (a cheap poll of a big rollout). */
-export const RolloutGetQuerySchema = z.strictObject({
+/**
+ * Query of GET /v1/rollouts/:id and of the POSTs that start a rollout: `hosts=false` leaves the
+ * per-host entries out of the answer (a cheap poll, or start, of a rollout of thousands of hosts).
+ */
+export const RolloutViewQuerySchema = z.strictObject({
   hosts: z.enum(['true', 'false'], { message: 'hosts must be true or false' }).optional(),
 });
 

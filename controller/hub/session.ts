@@ -12,7 +12,7 @@
  * out of here.
  */
 import type { Logger } from 'pino';
-import type { RawData, WebSocket } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 import { FleetdockError, type ErrorCode } from '../../protocol/errors.js';
 import { parseAgentMessage, type AgentMessage, type ApplyResult, type Desired, type Hello, type Welcome } from '../../protocol/messages.js';
 import type { ObservedState } from '../../protocol/observed.js';
@@ -37,6 +37,8 @@ export interface SessionDeps {
   onReady(session: AgentSession): void;
   /** Called after an apply result was recorded (the rollout engine takes its next step). */
   onApplyResult?(session: AgentSession, result: ApplyResult): void;
+  /** Called when the session's socket closed (the hub forgets the session). */
+  onClosed?(session: AgentSession, code: number): void;
   /** Told whenever something the drift classifier reads was recorded (the drift monitor). */
   drift?: DriftNotifier | undefined;
   /** Host writes from agent messages, committed in batches (controller/store/write-batcher.ts). */
@@ -57,12 +59,21 @@ export function renderDesiredMessage(revision: Revision, options: { resend?: boo
   return JSON.stringify(message);
 }
 
+/**
+ * An agent's socket (the hub's WebSocketServer makes these): it knows its session, so one listener
+ * function per event serves every connection instead of a closure per connection and event.
+ */
+export class AgentSocket extends WebSocket {
+  session: AgentSession | null = null;
+}
+
 /** One connected agent. */
 export class AgentSession {
   readonly host: HostIdentity;
-  readonly #ws: WebSocket;
+  readonly #ws: AgentSocket;
   readonly #deps: SessionDeps;
-  readonly #log: Logger;
+  /** The logger with this host's bindings, made on the first line written: a pino child per connection costs ~0.4 KiB. */
+  #logger: Logger | null = null;
   #helloDone = false;
   #replaced = false;
   /** This session's apply result still waiting in the write batcher (an observed report joins it). */
@@ -70,16 +81,41 @@ export class AgentSession {
   /** Cleared at each heartbeat, set by a pong or any message; still clear at the next one means gone. */
   alive = true;
 
-  constructor(ws: WebSocket, host: HostIdentity, deps: SessionDeps) {
+  constructor(ws: AgentSocket, host: HostIdentity, deps: SessionDeps) {
     this.#ws = ws;
     this.host = host;
     this.#deps = deps;
-    this.#log = deps.logger.child({ hostId: host.id, host: host.name });
-    ws.on('pong', () => {
-      this.alive = true;
-    });
-    ws.on('message', (data, isBinary) => this.#receive(data, isBinary));
-    ws.on('error', (error) => this.#log.warn({ err: error }, 'agent connection error'));
+    ws.session = this;
+    ws.on('pong', AgentSession.#onPong);
+    ws.on('message', AgentSession.#onMessage);
+    ws.on('error', AgentSession.#onError);
+    ws.on('close', AgentSession.#onClose);
+  }
+
+  static #onPong(this: WebSocket): void {
+    (this as AgentSocket).session!.alive = true;
+  }
+
+  static #onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    (this as AgentSocket).session!.#receive(data, isBinary);
+  }
+
+  static #onError(this: WebSocket, error: Error): void {
+    (this as AgentSocket).session!.#log.warn({ err: error }, 'agent connection error');
+  }
+
+  static #onClose(this: WebSocket, code: number): void {
+    const session = (this as AgentSocket).session!;
+    session.#deps.onClosed?.(session, code);
+  }
+
+  get #log(): Logger {
+    return (this.#logger ??= this.#deps.logger.child({ hostId: this.host.id, host: this.host.name }));
+  }
+
+  /** A debug line, without making this host's logger when debug is off (per message and per hello). */
+  #debug(fields: object, msg: string): void {
+    if (this.#deps.logger.isLevelEnabled('debug')) this.#log.debug(fields, msg);
   }
 
   /** Whether the agent has said hello on this connection. */
@@ -169,7 +205,7 @@ export class AgentSession {
           this.#deps.writes.flush();
           const known = this.#deps.store.hosts.lastResultOf(this.host.id);
           if (known?.revision === message.revision && known.outcome === message.outcome) {
-            this.#log.debug({ revision: message.revision, outcome: message.outcome }, 'agent repeated an earlier failure without trying again');
+            this.#debug({ revision: message.revision, outcome: message.outcome }, 'agent repeated an earlier failure without trying again');
             if (message.observed) this.#recordObserved(message.observed, now); // its report is news all the same
             return;
           }
@@ -195,7 +231,7 @@ export class AgentSession {
           },
         );
         // Per host: debug. The rollout engine logs one line per step, the audit log keeps every result.
-        this.#log.debug({ revision: message.revision, outcome: message.outcome, action: message.action, error: message.error?.code }, 'apply result');
+        this.#debug({ revision: message.revision, outcome: message.outcome, action: message.action, error: message.error?.code }, 'apply result');
         return;
       }
       case 'observed':
@@ -247,6 +283,6 @@ export class AgentSession {
     const resend = hello.protocolVersion >= RESEND_SINCE_PROTOCOL_VERSION && !store.rollouts.isApplying(this.host.id);
     if (desired) this.sendText(renderDesiredMessage(desired, { resend }));
     this.#deps.onReady(this);
-    this.#log.debug({ group: this.host.group, appliedRevision: hello.appliedRevision, desiredRevision: desiredNumber }, 'agent said hello');
+    this.#debug({ group: this.host.group, appliedRevision: hello.appliedRevision, desiredRevision: desiredNumber }, 'agent said hello');
   }
 }

@@ -345,7 +345,8 @@ export class RolloutEngine {
    * them soon. (The engine keeps what it steps in memory, read once from SQLite; see #load.)
    */
   resultRecorded(hostId: string, result: Pick<StepResultReport, 'revision' | 'outcome' | 'action' | 'error'>): void {
-    const report: StepResultReport = { ...result, at: this.#deps.now().toISOString() };
+    // Only what a step reads: a spread would keep the whole message (files, verification text) per host for good.
+    const report: StepResultReport = { revision: result.revision, outcome: result.outcome, action: result.action, error: result.error, at: this.#deps.now().toISOString() };
     this.#results.set(hostId, report);
     let held = false;
     for (const model of this.#models.values()) {

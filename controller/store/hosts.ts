@@ -13,7 +13,6 @@ export interface HostIdentity {
   name: string;
   groupId: number;
   group: string;
-  credentialHash: string;
   /** When an operator revoked the host (its credential no longer connects), or null. */
   revokedAt: string | null;
 }
@@ -172,7 +171,7 @@ export class HostStore {
     this.#insert = db.prepare(`INSERT INTO hosts (id, name, group_id, credential_hash, join_token_id, enrolled_at, facts)
       VALUES (@id, @name, @groupId, @credentialHash, @joinTokenId, @enrolledAt, @facts)`);
     this.#nameTaken = db.prepare('SELECT 1 FROM hosts WHERE name = ?').pluck();
-    this.#byCredential = db.prepare(`SELECT h.id, h.name, h.group_id AS groupId, g.name AS "group", h.credential_hash AS credentialHash,
+    this.#byCredential = db.prepare(`SELECT h.id, h.name, h.group_id AS groupId, g.name AS "group",
       h.revoked_at AS revokedAt FROM hosts h JOIN groups g ON g.id = h.group_id WHERE h.credential_hash = ?`);
     this.#hello = db.prepare(`UPDATE hosts SET facts = @facts, applied_revision = @appliedRevision, connected = 1, last_seen_at = @at,
       observed = COALESCE(@observed, observed), observed_at = CASE WHEN @observed IS NULL THEN observed_at ELSE @at END WHERE id = @id`);

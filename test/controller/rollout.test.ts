@@ -249,6 +249,22 @@ describe('a good rollout', () => {
     expect(bad.body.error.message).toContain('hosts must be true or false');
   });
 
+  it('POST ?hosts=false starts the rollout and answers without the per-host entries', async () => {
+    await fleet(['a', 'b', 'c']);
+    const bad = await t.api('POST', '/v1/groups/ci/rollouts?hosts=maybe', { strategy: { canary: 1, batchSize: 2 } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('hosts must be true or false');
+    expect((await t.api('GET', '/v1/groups/ci/rollouts')).body.rollouts).toEqual([]); // refused: nothing started
+    const started = await t.api('POST', '/v1/groups/ci/rollouts?hosts=false', { strategy: { canary: 1, batchSize: 2 } });
+    expect(started.status).toBe(201);
+    expect(started.body.rollout.batches).toEqual([
+      { index: 0, canary: true, size: 1, hosts: [] },
+      { index: 1, canary: false, size: 2, hosts: [] },
+    ]);
+    expect(started.body.rollout.counts).toMatchObject({ total: 3 });
+    await expectSent(['a'], 2);
+  });
+
   it('keeps at most maxConcurrent hosts applying at once', async () => {
     await fleet(['a', 'b', 'c', 'd']);
     const started = await startRollout({ strategy: { canary: 0, batchSize: '100%', maxConcurrent: 2 } });

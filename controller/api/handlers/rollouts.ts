@@ -5,7 +5,7 @@
  */
 import { FleetdockError } from '../../../protocol/errors.js';
 import type { Handler } from '../context.js';
-import { RolloutGetQuerySchema, RolloutListQuerySchema, StartRolloutRequestSchema, UndoRolloutRequestSchema } from '../rollout-schemas.js';
+import { RolloutViewQuerySchema, RolloutListQuerySchema, StartRolloutRequestSchema, UndoRolloutRequestSchema } from '../rollout-schemas.js';
 import { renderRolloutPlan, renderRolloutView } from '../rollout-views.js';
 import { parseInput } from '../validate.js';
 
@@ -20,19 +20,21 @@ export function parseRolloutId(text: string): number {
 const actorOf = (operator: { name: string } | null) => operator?.name ?? 'anonymous';
 
 /**
- * POST /v1/groups/:name/rollouts `{ toRevision?, strategy?, dryRun? }`: 201 `{ rollout }`, or with
+ * POST /v1/groups/:name/rollouts[?hosts=false] `{ toRevision?, strategy?, dryRun? }`: 201 `{ rollout }`, or with
  * dryRun 200 `{ plan, batches, ... }`. ROLLOUT_ACTIVE, ROLLOUT_NOTHING_TO_DO, NO_REVISION, NOT_FOUND.
  */
-export const postRollout: Handler = ({ params, body, operator, deps }) => {
+export const postRollout: Handler = ({ params, query, body, operator, deps }) => {
+  const { hosts } = parseInput(RolloutViewQuerySchema, query ?? {}, 'query');
   const request = parseInput(StartRolloutRequestSchema, body ?? {});
   if (request.dryRun) return { status: 200, body: renderRolloutPlan(deps.rollouts.plan(params.name!, request)) };
-  return { status: 201, body: { rollout: renderRolloutView(deps.rollouts.startRollout(params.name!, request, actorOf(operator))) } };
+  return { status: 201, body: { rollout: renderRolloutView(deps.rollouts.startRollout(params.name!, request, actorOf(operator)), { hosts: hosts !== 'false' }) } };
 };
 
-/** POST /v1/groups/:name/rollouts/undo `{ toRevision?, strategy? }`: 201 `{ rollout }` back to an earlier revision. */
-export const postUndo: Handler = ({ params, body, operator, deps }) => {
+/** POST /v1/groups/:name/rollouts/undo[?hosts=false] `{ toRevision?, strategy? }`: 201 `{ rollout }` back to an earlier revision. */
+export const postUndo: Handler = ({ params, query, body, operator, deps }) => {
+  const { hosts } = parseInput(RolloutViewQuerySchema, query ?? {}, 'query');
   const request = parseInput(UndoRolloutRequestSchema, body ?? {});
-  return { status: 201, body: { rollout: renderRolloutView(deps.rollouts.undo(params.name!, request, actorOf(operator))) } };
+  return { status: 201, body: { rollout: renderRolloutView(deps.rollouts.undo(params.name!, request, actorOf(operator)), { hosts: hosts !== 'false' }) } };
 };
 
 /** GET /v1/groups/:name/rollouts[?limit=N]: `{ group, rollouts }`, newest first (default 20). */
@@ -44,7 +46,7 @@ export const listRollouts: Handler = ({ params, query, deps }) => {
 
 /** GET /v1/rollouts/:id[?hosts=false]: `{ rollout }`; without hosts, each batch has only its size. */
 export const getRollout: Handler = ({ params, query, deps }) => {
-  const { hosts } = parseInput(RolloutGetQuerySchema, query ?? {}, 'query');
+  const { hosts } = parseInput(RolloutViewQuerySchema, query ?? {}, 'query');
   return { status: 200, body: { rollout: renderRolloutView(deps.rollouts.require(parseRolloutId(params.id!)), { hosts: hosts !== 'false' }) } };
 };
 
