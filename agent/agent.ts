@@ -4,7 +4,8 @@
  * hello of the revision that last failed here is answered with that failure, untried:
  * plan/failed-attempt.ts), and report results and observed state: after every apply (inside the
  * result to a controller of protocol 3 or later), and whenever a drift check (file events, dockerd
- * events, a periodic full check: watch/observer.ts) sees it changed. Checks are skipped while an apply runs, so
+ * events, a periodic full check: watch/observer.ts) sees it changed. Refused for its protocol version
+ * (a controller older than the agent), it says hello with the version below on the next connection. Checks are skipped while an apply runs, so
  * the agent's own writes are never reported as drift. While the controller is away the host is left
  * exactly as it is.
  */
@@ -105,6 +106,13 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
   };
   /** The protocol version of the controller on this connection, from its welcome (0: not welcomed yet). */
   let controllerProtocol = 0;
+  /**
+   * The version this agent says hello with: its own, one lower after each PROTOCOL_VERSION refusal (a
+   * controller older than the agent refuses a newer hello), never below 1. Nothing is lost: what a
+   * newer controller gives (resend) follows the hello's version, what it takes (observed in a result)
+   * follows its welcome.
+   */
+  let helloVersion = PROTOCOL_VERSION;
   const observeNow = async (): Promise<ObservedState | null> => {
     try {
       return await observeHost(ctx, state.appliedRevision, state.owned.clientUsers, () => new Date());
@@ -118,14 +126,14 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
    * controller of protocol 3 or later (one message, one write there), else as a report of its own.
    */
   const sendResult = async (result: ApplyResult) => {
-    if (controllerProtocol < OBSERVED_IN_RESULT_SINCE_PROTOCOL_VERSION) {
-      send(result);
-      const observed = await observeNow();
-      if (observed) report(observed);
+    const observed = await observeNow();
+    // Decided at send time: the connection (and the controller behind it) may have changed meanwhile.
+    if (observed && controllerProtocol >= OBSERVED_IN_RESULT_SINCE_PROTOCOL_VERSION) {
+      if (send({ ...result, observed })) reported = observed;
       return;
     }
-    const observed = await observeNow();
-    if (send(observed ? { ...result, observed } : result) && observed) reported = observed;
+    send(result);
+    if (observed) report(observed);
   };
 
   // One apply at a time; a newer desired revision that arrives meanwhile replaces any waiting one.
@@ -184,7 +192,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
         const observed = await observeHost(ctx, state.appliedRevision, state.owned.clientUsers, () => new Date());
         const facts = await readFacts(ctx, config);
         if (ws.readyState === WebSocket.OPEN) {
-          ws.send(JSON.stringify({ type: 'hello', protocolVersion: PROTOCOL_VERSION, facts, appliedRevision: state.appliedRevision, observed } satisfies AgentMessage));
+          ws.send(JSON.stringify({ type: 'hello', protocolVersion: helloVersion, facts, appliedRevision: state.appliedRevision, observed } satisfies AgentMessage));
           reported = observed;
         }
       } catch (error) {
@@ -210,6 +218,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
         schedule(message);
       } else {
         log.warn({ code: message.code, err: message.message, fatal: message.fatal }, 'controller reported an error');
+        if (message.code === 'PROTOCOL_VERSION' && controllerProtocol === 0 && helloVersion > 1) {
+          helloVersion -= 1; // an older controller: it closes this connection; the next hello says the version below
+          log.warn({ helloVersion }, 'the controller does not speak this protocol version; saying hello with the one below on the next connection');
+        }
       }
     });
     ws.on('unexpected-response', (_req, res) => {

@@ -5,7 +5,8 @@
  * host's desired revision (its own while a rollout moves it, else its group's current revision;
  * always, on every hello: level-triggered), marked `resend: true` (unless a rollout waits for this
  * host's result) so an agent whose last attempt of it failed answers with that failure, marked
- * `repeated`, instead of trying again; a repeated answer is not recorded. Only a rollout (or a group's
+ * `repeated`, instead of trying again; a repeated answer the host's row already holds is not recorded
+ * again (the observed state it may carry is). Only a rollout (or a group's
  * first revision) retries. Other `apply-result` and `observed` messages are recorded; an apply-result
  * carrying its observed state (protocol 3) is one row write.
  * Every bad message gets an error reply and the connection stays; nothing an agent sends can throw

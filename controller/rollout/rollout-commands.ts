@@ -47,7 +47,8 @@ export function createRollout(
   decideFirstStep: (model: RolloutModel) => StepOutput,
 ): CreatedRollout {
   const { groupName, toRevision, strategy, actor, kind } = request;
-  return store.db
+  let started: Record<string, unknown> = {};
+  const created = store.db
     .transaction((): CreatedRollout => {
       const { group, target } = resolveRolloutTarget(store, groupName, toRevision);
       refuseActive(store, group.id, group.name);
@@ -77,11 +78,14 @@ export function createRollout(
         toRevision: target.number,
         details: { rollout: rolloutId, hosts: hosts.length, batches: plan.batches.length, strategy },
       });
-      log.info({ rollout: rolloutId, group: group.name, from: group.currentRevision, to: target.number, hosts: hosts.length, batches: plan.batches.length, by: actor }, 'rollout started');
+      started = { rollout: rolloutId, group: group.name, from: group.currentRevision, to: target.number, hosts: hosts.length, batches: plan.batches.length, by: actor };
       const model = newModel(store.rollouts.get(rolloutId)!, members);
       return { model, first: writeFirstStep(store, log, model, decideFirstStep(model), now) };
     })
     .immediate();
+  // After the commit: a first step that failed rolled the rollout back, and its id may be used again.
+  log.info(started, 'rollout started');
+  return created;
 }
 
 /** Pauses, resumes or aborts rollout `change.id` (aborting skips the hosts not started); ROLLOUT_STATE or NOT_FOUND otherwise. */

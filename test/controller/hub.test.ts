@@ -126,6 +126,18 @@ describe('desired settings', () => {
     await new Promise((resolve) => setTimeout(resolve, 100)); // past the write batcher's 20 ms
     expect((await host()).lastResult.at).toBe(at);
     expect(await audited()).toBe(1);
+    // A known repeat that carries the observed state after it (protocol 3): the state is news, the result is not.
+    const observed = {
+      at: '2026-11-28T10:00:02.000Z',
+      appliedRevision: null,
+      files: { daemonJson: 'ok', daemonJsonSha256: null, registryMirrors: ['http://old-mirror:5000'], insecureRegistries: [], daemonJsonProxy: null, dropInProxy: null, clientProxies: {} },
+      daemon: { running: true, version: '26.1.5', registryMirrors: ['http://old-mirror:5000'], insecureRegistries: [], proxy: { http: null, https: null, noProxy: [] }, liveRestore: true },
+    };
+    agent.send({ ...repeated, observed });
+    const seen = await eventually(async () => ((await host()).observed?.at === observed.at ? host() : undefined));
+    expect(seen.observed).toEqual(observed);
+    expect(seen.lastResult.at).toBe(at);
+    expect(await audited()).toBe(1);
   });
 
   it('records apply results: converged on success, failed with the error on a rollback', async () => {
