@@ -17,6 +17,16 @@ async function connect(cred: string | null = credential, options: { autoPong?: b
   return agent;
 }
 
+/** An agent's observed state: daemon.json and dockerd both with `mirror`. */
+function observedState(at: string, appliedRevision: number | null, mirror: string, daemon: { version?: string; liveRestore?: boolean } = {}) {
+  return {
+    at,
+    appliedRevision,
+    files: { daemonJson: 'ok', daemonJsonSha256: null, registryMirrors: [mirror], insecureRegistries: [], daemonJsonProxy: null, dropInProxy: null, clientProxies: {} },
+    daemon: { running: true, version: daemon.version ?? '26.1.5', registryMirrors: [mirror], insecureRegistries: [], proxy: { http: null, https: null, noProxy: [] }, liveRestore: daemon.liveRestore ?? true },
+  };
+}
+
 async function host(name = 'bs1'): Promise<any> {
   return (await t.api('GET', `/v1/hosts/${name}`)).body;
 }
@@ -127,12 +137,7 @@ describe('desired settings', () => {
     expect((await host()).lastResult.at).toBe(at);
     expect(await audited()).toBe(1);
     // A known repeat that carries the observed state after it (protocol 3): the state is news, the result is not.
-    const observed = {
-      at: '2026-11-28T10:00:02.000Z',
-      appliedRevision: null,
-      files: { daemonJson: 'ok', daemonJsonSha256: null, registryMirrors: ['http://old-mirror:5000'], insecureRegistries: [], daemonJsonProxy: null, dropInProxy: null, clientProxies: {} },
-      daemon: { running: true, version: '26.1.5', registryMirrors: ['http://old-mirror:5000'], insecureRegistries: [], proxy: { http: null, https: null, noProxy: [] }, liveRestore: true },
-    };
+    const observed = observedState('2026-11-28T10:00:02.000Z', null, 'http://old-mirror:5000');
     agent.send({ ...repeated, observed });
     const seen = await eventually(async () => ((await host()).observed?.at === observed.at ? host() : undefined));
     expect(seen.observed).toEqual(observed);
@@ -167,12 +172,7 @@ describe('desired settings', () => {
   it('records observed state', async () => {
     const agent = await connect();
     await agent.hello();
-    const observed = {
-      at: '2026-11-28T10:00:00.000Z',
-      appliedRevision: 1,
-      files: { daemonJson: 'ok', daemonJsonSha256: null, registryMirrors: ['http://mirror-1:5000'], insecureRegistries: [], daemonJsonProxy: null, dropInProxy: null, clientProxies: {} },
-      daemon: { running: true, version: '24.0.7', registryMirrors: ['http://mirror-1:5000'], insecureRegistries: [], proxy: { http: null, https: null, noProxy: [] }, liveRestore: false },
-    };
+    const observed = observedState('2026-11-28T10:00:00.000Z', 1, 'http://mirror-1:5000', { version: '24.0.7', liveRestore: false });
     agent.send({ type: 'observed', observed });
     const recorded = await eventually(async () => (await host()).observed ?? undefined);
     expect(recorded).toEqual(observed);
@@ -182,12 +182,7 @@ describe('desired settings', () => {
     const agent = await connect();
     await agent.hello();
     await agent.next();
-    const observed = {
-      at: '2026-11-28T10:00:01.000Z',
-      appliedRevision: 1,
-      files: { daemonJson: 'ok', daemonJsonSha256: null, registryMirrors: ['http://mirror-1:5000'], insecureRegistries: [], daemonJsonProxy: null, dropInProxy: null, clientProxies: {} },
-      daemon: { running: true, version: '26.1.5', registryMirrors: ['http://mirror-1:5000'], insecureRegistries: [], proxy: { http: null, https: null, noProxy: [] }, liveRestore: true },
-    };
+    const observed = observedState('2026-11-28T10:00:01.000Z', 1, 'http://mirror-1:5000');
     agent.send(applyResult(1, { observed }));
     const recorded = await eventually(async () => ((await host()).status === 'converged' ? host() : undefined));
     expect(recorded).toMatchObject({ appliedRevision: 1, lastResult: { revision: 1, outcome: 'applied' }, observed });
