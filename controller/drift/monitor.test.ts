@@ -1,22 +1,17 @@
 // The drift monitor over a real SQLite file with the real migrations: reports recorded through the
 // host store become drift periods, audit events and (in enforce) re-sends, exactly as the hub drives it.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { openMigratedStore, type MigratedStore } from '../../test/support/migrated-store.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ApplyResult } from '../../protocol/messages.js';
 import type { HostFacts, ObservedState } from '../../protocol/observed.js';
 import { SettingsSchema, type SettingsInput } from '../../protocol/settings.js';
 import { getDrift } from '../api/handlers/drift.js';
-import { findMigrationsDir } from '../config.js';
-import { openDatabase, type Db } from '../store/database.js';
-import { createStore, type Store } from '../store/index.js';
-import { applyMigrations } from '../store/migrate.js';
+import { type Db } from '../store/database.js';
+import { type Store } from '../store/index.js';
 import type { Revision } from '../store/revisions.js';
 import { DriftMonitor, REPORT_GRACE_MS } from './monitor.js';
-import { randomBytes } from 'node:crypto';
-import { createSecretBox } from '../secret-box.js';
 
 const MIRROR = 'http://mirror.internal:5000';
 const OTHER = 'http://evil.example:5000';
@@ -24,6 +19,7 @@ const FACTS: HostFacts = { hostname: 'bs', os: 'linux 6.1', arch: 'x64', dockerV
 
 let dir: string;
 let db: Db;
+let testStore: MigratedStore;
 let store: Store;
 let clock: number;
 let monitor: DriftMonitor;
@@ -64,11 +60,8 @@ const open = (hostId: string) => store.drift.openPeriods(hostId).map((p) => `${p
 const actions = () => store.audit.list({ limit: 1000 }).entries.map((e) => `${e.action}${e.host ? ` ${e.host}` : ''}`);
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'fleetdock-drift-'));
-  db = openDatabase(join(dir, 'fleetdock.db'), 1000);
   clock = Date.parse('2026-11-28T10:00:00.000Z');
-  applyMigrations(db, findMigrationsDir(), now);
-  store = createStore(db, createSecretBox(randomBytes(32)));
+  ({ dir, db, store } = testStore = openMigratedStore('drift', now));
   sent = [];
   monitor = new DriftMonitor({
     store,
@@ -85,8 +78,7 @@ beforeEach(() => {
 
 afterEach(() => {
   monitor.close();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  testStore.remove();
 });
 
 /**

@@ -2,17 +2,11 @@
 // first step in one transaction (a batch starting now is stored applying, with its hosts' desired
 // revision), the `desired` messages go out only after the commit, and a first step that fails leaves
 // no rollout behind.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pino from 'pino';
+import { openMigratedStore, type MigratedStore } from '../../test/support/migrated-store.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findMigrationsDir } from '../config.js';
-import { createSecretBox } from '../secret-box.js';
-import { openDatabase, type Db } from '../store/database.js';
-import { createStore, type Store } from '../store/index.js';
-import { applyMigrations } from '../store/migrate.js';
+import { type Db } from '../store/database.js';
+import { type Store } from '../store/index.js';
 import { RolloutEngine, type DesiredSender } from './engine.js';
 import type { Strategy } from './strategy.js';
 
@@ -22,14 +16,12 @@ const SETTINGS = { registryMirrors: [], insecureRegistries: [], daemonProxy: nul
 
 let dir: string;
 let db: Db;
+let testStore: MigratedStore;
 let store: Store;
 let engine: RolloutEngine | undefined;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'fleetdock-engine-'));
-  db = openDatabase(join(dir, 'fleetdock.db'), 1000);
-  applyMigrations(db, findMigrationsDir(), () => NOW);
-  store = createStore(db, createSecretBox(randomBytes(32)));
+  ({ dir, db, store } = testStore = openMigratedStore('engine', () => NOW));
   const group = store.groups.create('ci', 'admin', NOW);
   store.revisions.appendIfChanged(group.id, SETTINGS, 'admin', NOW);
   store.groups.setFirstCurrentRevision(group.id, 1);
@@ -41,8 +33,7 @@ beforeEach(() => {
 afterEach(() => {
   engine?.close();
   engine = undefined;
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  testStore.remove();
 });
 
 /** A hub whose hosts are connected unless named in `offline`; records what it sent (to connected hosts only). */

@@ -1,31 +1,21 @@
 // The audit log on a real SQLite file with the real migrations: append, filter, and the database's
 // own refusal to change or delete an entry; no secret gets in, whatever a caller passes.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { openMigratedStore, type MigratedStore } from '../../test/support/migrated-store.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findMigrationsDir } from '../config.js';
 import { scrubSecrets, type AuditStore } from './audit.js';
-import { openDatabase, type Db } from './database.js';
-import { createStore } from './index.js';
-import { applyMigrations } from './migrate.js';
-import { randomBytes } from 'node:crypto';
-import { createSecretBox } from '../secret-box.js';
+import { type Db } from './database.js';
 
 let dir: string;
 let db: Db;
+let testStore: MigratedStore;
 let audit: AuditStore;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'fleetdock-audit-'));
-  db = openDatabase(join(dir, 'fleetdock.db'), 1000);
-  applyMigrations(db, findMigrationsDir(), () => new Date('2026-11-28T00:00:00.000Z'));
-  audit = createStore(db, createSecretBox(randomBytes(32))).audit;
+  ({ dir, db, store: { audit } } = testStore = openMigratedStore('audit', () => new Date('2026-11-28T00:00:00.000Z')));
 });
 
 afterEach(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  testStore.remove();
 });
 
 const at = (minute: number) => new Date(Date.UTC(2026, 10, 28, 10, minute)).toISOString();

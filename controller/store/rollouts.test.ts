@@ -1,16 +1,11 @@
 // The rollout store on a real SQLite file with the real migrations: hosts inserted with their own
 // columns, the set-based writes changing exactly the hosts named, and the lookups that run at fleet
 // scale (every hello, every engine tick, a batch of thousands starting) going by index, not by scan.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openMigratedStore, type MigratedStore } from '../../test/support/migrated-store.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findMigrationsDir } from '../config.js';
-import { createSecretBox } from '../secret-box.js';
-import { openDatabase, type Db } from './database.js';
-import { createStore, type Store } from './index.js';
-import { applyMigrations } from './migrate.js';
+import { type Db } from './database.js';
+import { type Store } from './index.js';
 import type { RolloutHostUpdate } from './rollouts.js';
 
 const T0 = '2026-11-28T10:00:00.000Z';
@@ -20,14 +15,12 @@ const STRATEGY = { canary: 0, batchSize: '50%', maxConcurrent: 10, failureBudget
 
 let dir: string;
 let db: Db;
+let testStore: MigratedStore;
 let store: Store;
 let groupId: number;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'fleetdock-rollouts-'));
-  db = openDatabase(join(dir, 'fleetdock.db'), 1000);
-  applyMigrations(db, findMigrationsDir(), () => new Date(T0));
-  store = createStore(db, createSecretBox(randomBytes(32)));
+  ({ dir, db, store } = testStore = openMigratedStore('rollouts', () => new Date(T0)));
   groupId = store.groups.create('ci', 'admin', new Date(T0)).id;
   db.prepare('UPDATE groups SET current_revision = 1 WHERE id = ?').run(groupId);
   // Ids in the reverse order of names: primary-key order is not start order.
@@ -36,8 +29,7 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  testStore.remove();
 });
 
 const idOf = (name: string) => `id-${9 - HOSTS.indexOf(name)}`;

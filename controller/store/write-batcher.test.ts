@@ -1,14 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openMigratedStore, type MigratedStore } from '../../test/support/migrated-store.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findMigrationsDir } from '../config.js';
 import { openDatabase, type Db } from './database.js';
-import { createStore, type Store } from './index.js';
-import { applyMigrations } from './migrate.js';
+import { type Store } from './index.js';
 import { WriteBatcher, type BatchTimer } from './write-batcher.js';
-import { randomBytes } from 'node:crypto';
-import { createSecretBox } from '../secret-box.js';
 
 const now = new Date('2026-11-28T10:00:00.000Z');
 const FACTS = { hostname: 'h', os: 'linux 6.1.0', arch: 'x64', dockerVersion: '26.1.5', serviceManager: 'systemd', liveRestore: true, agentVersion: '0.1.0' } as const;
@@ -35,20 +30,17 @@ function manualTimer() {
 
 let dir: string;
 let db: Db;
+let testStore: MigratedStore;
 let store: Store;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'fleetdock-batcher-'));
-  db = openDatabase(join(dir, 'fleetdock.db'), 1000);
-  applyMigrations(db, findMigrationsDir(), () => now);
-  store = createStore(db, createSecretBox(randomBytes(32)));
+  ({ dir, db, store } = testStore = openMigratedStore('batcher', () => now));
   const group = store.groups.create('g', null, now);
   for (let i = 1; i <= 5; i++) store.hosts.insert({ id: `h${i}`, name: `h${i}`, groupId: group.id, credentialHash: `c${i}`, joinTokenId: null as unknown as number, facts: FACTS }, now);
 });
 
 afterEach(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  testStore.remove();
 });
 
 /** What a second connection (another process, the bench) sees: only committed rows. */
