@@ -342,12 +342,19 @@ export async function startBuildServer(opts: BuildServerOptions): Promise<BuildS
     }
     for (const user of opts.sshUsers ?? []) await mustExec(`setting up ssh user ${user.name}`, SSH_USER_SCRIPT, { input: user.authorizedKeys.map((k) => `${k.trim()}\n`).join(''), env: { LAB_USER: user.name, LAB_SUDO: user.sudo ?? 'none' } });
     if (opts.sshPort !== undefined) {
-      await mustExec('starting sshd', [
-        // systemd-user-sessions removes /run/nologin, which until then makes PAM refuse every login
-        // but root's: "booted" here means docker is up, which can come first on a loaded machine.
-        'sh', '-c', 'printf "Port %s\\n" "$1" > /etc/ssh/sshd_config.d/10-lab-port.conf && systemctl start systemd-user-sessions.service ssh',
-        'sh', String(opts.sshPort),
-      ]);
+      // systemd-user-sessions removes /run/nologin, which until then makes PAM refuse every login
+      // but root's: "booted" here means docker is up, which can come first on a loaded machine.
+      // Its start failed once in CI under load (a transient failure of the unit): tried again once,
+      // and a second failure says what the journal of those units says.
+      const startSshd = ['sh', '-c', 'printf "Port %s\\n" "$1" > /etc/ssh/sshd_config.d/10-lab-port.conf && systemctl start systemd-user-sessions.service ssh', 'sh', String(opts.sshPort)];
+      if ((await exec(startSshd)).code !== 0) {
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const again = await exec(startSshd);
+        if (again.code !== 0) {
+          const journal = (await exec(['journalctl', '--no-pager', '-n', '20', '-u', 'systemd-user-sessions.service', '-u', 'ssh.service'], { timeoutMs: 10_000 })).stdout;
+          throw new Error(`starting sshd in build server ${opts.name} failed twice (exit ${again.code}): ${again.stderr.trim()}\n${journal}`);
+        }
+      }
     }
   } catch (e) {
     clearInterval(progress);
