@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FleetdockError } from '../../protocol/errors.js';
 import { findMigrationsDir } from '../config.js';
 import { openDatabase, type Db } from './database.js';
-import { applyMigrations, listMigrations } from './migrate.js';
+import { applyMigrations, FOREIGN_KEYS_OFF_MARKER, listMigrations } from './migrate.js';
 import { RolloutStore } from './rollouts.js';
 
 const MIGRATIONS = findMigrationsDir();
@@ -122,6 +122,80 @@ describe('applyMigrations', () => {
     expect(store.idsNeedingSteps()).toEqual([1, 2]);
     expect(['h1', 'h2', 'h3', 'h4'].map((h) => store.isApplying(h))).toEqual([true, true, false, false]);
     expect(db.prepare("SELECT DISTINCT rollout_id FROM rollout_hosts WHERE state = 'applying'").pluck().all()).toEqual([1, 2]);
+  });
+
+  it('0007 rebuilds hosts with every row, rowid, index and reference kept, and checks without IN lists', () => {
+    const upTo6 = join(dir, 'upto6');
+    mkdirSync(upTo6);
+    for (const m of listMigrations(MIGRATIONS).filter((m) => m.version <= 6)) copyFileSync(m.file, join(upTo6, `${String(m.version).padStart(4, '0')}_${m.name}.sql`));
+    applyMigrations(db, upTo6, now);
+    db.prepare("INSERT INTO groups (id, name, created_at, current_revision) VALUES (1, 'ci', 'x', 1)").run();
+    db.prepare("INSERT INTO revisions (group_id, number, settings, created_at) VALUES (1, 1, '{}', 'x')").run();
+    const host = db.prepare(`INSERT INTO hosts (rowid, id, name, group_id, credential_hash, enrolled_at, connected, facts, applied_revision,
+      last_result_revision, last_result_outcome, last_result_action, last_result_files, observed, desired_revision, revoked_at)
+      VALUES (?, ?, ?, 1, ?, 'x', ?, '{}', 1, 1, ?, ?, '[]', '{"at":"x"}', ?, ?)`);
+    host.run(7, 'h1', 'bs1', 'c1', 1, 'applied', 'reload', 1, null);
+    host.run(3, 'h2', 'bs2', 'c2', 0, 'rolled-back', 'restart', null, 'y'); // rowids out of order, a gap before
+    db.prepare("INSERT INTO rollouts (id, group_id, kind, from_revision, to_revision, strategy, state, created_at, updated_at) VALUES (1, 1, 'rollout', 1, 1, '{}', 'running', 'x', 'x')").run();
+    db.prepare("INSERT INTO rollout_hosts (rollout_id, host_id, batch, position, state) VALUES (1, 'h1', 0, 0, 'applying')").run();
+    db.prepare("INSERT INTO drift_periods (host_id, field, kind, began_at, detail, updated_at) VALUES ('h2', 'host', 'behind', 'x', 'd', 'x')").run();
+    const rows = () => db.prepare('SELECT rowid AS rid, * FROM hosts ORDER BY rowid').all();
+    const before = rows();
+    const resultWriteOpcodes = () =>
+      (db.prepare('EXPLAIN UPDATE hosts SET last_result_outcome = ?, last_result_action = ?, observed = ? WHERE id = ?').all(null, null, null, null) as { opcode: string }[]).map((op) => op.opcode);
+    expect(resultWriteOpcodes()).toContain('OpenEphemeral'); // the IN lists of 0001, each a temporary b-tree per run
+
+    expect(applyMigrations(db, MIGRATIONS, now).map((m) => m.version)).toContain(7);
+    expect(rows()).toEqual(before);
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'hosts' AND sql IS NOT NULL ORDER BY name").pluck().all()).toEqual([
+      'hosts_disconnected_since',
+      'hosts_group',
+    ]);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1); // on again after the migration
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    // The references from rollout_hosts and drift_periods hold the new table: a host with a rollout
+    // cannot be deleted, and a rollout host must name a host.
+    expect(() => db.prepare("DELETE FROM hosts WHERE id = 'h1'").run()).toThrow(/FOREIGN KEY/);
+    expect(() => db.prepare("INSERT INTO rollout_hosts (rollout_id, host_id, batch, position, state) VALUES (1, 'nobody', 0, 1, 'pending')").run()).toThrow(/FOREIGN KEY/);
+    // The checks refuse what they refused, and the names and uniqueness stay.
+    expect(() => db.prepare("UPDATE hosts SET last_result_outcome = 'done' WHERE id = 'h1'").run()).toThrow(/CHECK/);
+    expect(() => db.prepare("UPDATE hosts SET last_result_action = 'kill' WHERE id = 'h1'").run()).toThrow(/CHECK/);
+    expect(() => db.prepare("UPDATE hosts SET observed = '{' WHERE id = 'h1'").run()).toThrow(/CHECK/);
+    expect(() => db.prepare("UPDATE hosts SET name = 'bs2' WHERE id = 'h1'").run()).toThrow(/UNIQUE/);
+    for (const outcome of ['applied', 'unchanged', 'rolled-back', 'failed', null]) db.prepare('UPDATE hosts SET last_result_outcome = ? WHERE id = ?').run(outcome, 'h1');
+    for (const action of ['none', 'reload', 'restart', null]) db.prepare('UPDATE hosts SET last_result_action = ? WHERE id = ?').run(action, 'h1');
+    // What it is for: writing a result builds no temporary b-tree for the checks any more.
+    expect(resultWriteOpcodes()).not.toContain('OpenEphemeral');
+  });
+
+  it('runs a foreign-keys-off migration with foreign keys off, and refuses to commit one that leaves a reference dangling', () => {
+    const dirOf = (name: string, files: Record<string, string>) => {
+      const d = join(dir, name);
+      mkdirSync(d);
+      for (const [file, sql] of Object.entries(files)) writeFileSync(join(d, file), sql);
+      return d;
+    };
+    const base = {
+      '0001_parents.sql': 'CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (parent_id INTEGER NOT NULL REFERENCES parent(id));',
+      '0002_rows.sql': 'INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1);',
+    };
+    // Rebuilding the parent as SQLite documents it: dropping it would fail with foreign keys on.
+    const rebuild = `${FOREIGN_KEYS_OFF_MARKER}\nCREATE TABLE parent_new (id INTEGER PRIMARY KEY, note TEXT);\nINSERT INTO parent_new (id) SELECT id FROM parent;\nDROP TABLE parent;\nALTER TABLE parent_new RENAME TO parent;`;
+    expect(applyMigrations(db, dirOf('good', { ...base, '0003_rebuild.sql': rebuild }), now).map((m) => m.version)).toEqual([1, 2, 3]);
+    expect(db.prepare('SELECT id, note FROM parent').all()).toEqual([{ id: 1, note: null }]);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+
+    db.close();
+    rmSync(join(dir, 'fleetdock.db'));
+    db = openDatabase(join(dir, 'fleetdock.db'), 1000);
+    const losing = `${FOREIGN_KEYS_OFF_MARKER}\nCREATE TABLE parent_new (id INTEGER PRIMARY KEY);\nDROP TABLE parent;\nALTER TABLE parent_new RENAME TO parent;`;
+    expect(() => applyMigrations(db, dirOf('bad', { ...base, '0003_lose_rows.sql': losing }), now)).toThrow(
+      /0003_lose_rows.sql failed: 1 row\(s\) refer to rows that do not exist: child row 1 -> parent; the database was left as it was/,
+    );
+    expect(db.prepare('SELECT id FROM parent').pluck().all()).toEqual([1]);
+    expect(db.prepare('SELECT version FROM schema_migrations').pluck().all()).toEqual([1, 2]);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
   });
 
   it('refuses a .sql file that is not named NNNN_name.sql', () => {

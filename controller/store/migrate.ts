@@ -3,6 +3,13 @@
  * own transaction, and records each in `schema_migrations` (version, name, applied_at). A failing
  * migration is rolled back, leaving the database as it was, and reported as MIGRATION_FAILED naming the
  * file and SQLite's error. Takes the directory as an argument so tests can feed it broken migrations.
+ *
+ * A migration that rebuilds a table other tables refer to starts with the line
+ * `-- fleetdock: foreign-keys-off`: SQLite's way of changing a table's constraints (create the new
+ * table, copy, drop the old, rename) needs foreign keys off, and that pragma does nothing inside a
+ * transaction. The runner turns them off around that migration's transaction, runs
+ * `PRAGMA foreign_key_check` before its commit (any dangling reference rolls it back), and turns
+ * them on again.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +24,9 @@ export interface Migration {
 }
 
 const MIGRATION_FILE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
+
+/** First line of a migration that must run with foreign keys off (see the header). */
+export const FOREIGN_KEYS_OFF_MARKER = '-- fleetdock: foreign-keys-off';
 
 /**
  * Lists the migrations in `dir`, sorted by version. A `.sql` file whose name does not follow
@@ -76,9 +86,13 @@ export function applyMigrations(db: Db, dir: string, now: () => Date): Migration
   for (const migration of migrations) {
     if (done.has(migration.version)) continue;
     const sql = readFileSync(migration.file, 'utf8');
+    const foreignKeysOff = sql.split('\n', 1)[0]!.trim() === FOREIGN_KEYS_OFF_MARKER;
+    const foreignKeysWereOn = foreignKeysOff && db.pragma('foreign_keys', { simple: true }) === 1;
+    if (foreignKeysWereOn) db.pragma('foreign_keys = OFF');
     try {
       db.transaction(() => {
         db.exec(sql);
+        if (foreignKeysOff) refuseDanglingReferences(db);
         record.run(migration.version, migration.name, now().toISOString());
       })();
     } catch (error) {
@@ -86,8 +100,18 @@ export function applyMigrations(db: Db, dir: string, now: () => Date): Migration
         cause: error,
         details: { migration: fileName(migration) },
       });
+    } finally {
+      if (foreignKeysWereOn) db.pragma('foreign_keys = ON');
     }
     applied.push(migration);
   }
   return applied;
+}
+
+/** Throws naming the first rows whose foreign key points nowhere (run before a foreign-keys-off migration commits). */
+function refuseDanglingReferences(db: Db): void {
+  const dangling = db.pragma('foreign_key_check') as { table: string; rowid: number | null; parent: string }[];
+  if (dangling.length === 0) return;
+  const shown = dangling.slice(0, 5).map((d) => `${d.table} row ${d.rowid ?? '?'} -> ${d.parent}`);
+  throw new Error(`${dangling.length} row(s) refer to rows that do not exist: ${shown.join(', ')}`);
 }
