@@ -1,7 +1,7 @@
 // The simulator's messages are what a real agent sends: each one passes the controller's own parser.
 import { describe, expect, it } from 'vitest';
 import { parseAgentMessage } from '../protocol/messages.js';
-import { renderApplyResult, renderHandEditedObserved, renderHello, renderObserved, renderObservedState } from './sim-messages.js';
+import { applyResultRenderer, renderApplyResult, renderHandEditedObserved, renderHello, renderObserved, renderObservedState } from './sim-messages.js';
 
 const settings = { registryMirrors: ['https://mirror.bench.internal'], insecureRegistries: [] };
 const at = new Date('2026-11-28T12:00:00.000Z');
@@ -20,5 +20,13 @@ describe('simulated agent messages', () => {
   it('a result carrying its observed state reports the mirrors it was sent', () => {
     const message = parseAgentMessage(Buffer.from(renderApplyResult(2, 3, renderObservedState(2, settings, at))));
     expect(message).toMatchObject({ type: 'apply-result', revision: 2, observed: { appliedRevision: 2, daemon: { registryMirrors: settings.registryMirrors } } });
+  });
+
+  it('the per-revision renderer gives the same text as rendering each result', () => {
+    const render = applyResultRenderer(2, settings);
+    for (const [durationMs, when] of [[0, at], [17, new Date('2026-11-28T12:00:01.234Z')]] as const) {
+      expect(render(durationMs, when)).toBe(renderApplyResult(2, durationMs, renderObservedState(2, settings, when)));
+    }
+    expect(() => parseAgentMessage(Buffer.from(render(5, at)))).not.toThrow();
   });
 });

@@ -10,7 +10,7 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { WebSocket } from 'ws';
 import { OBSERVED_IN_RESULT_SINCE_PROTOCOL_VERSION } from '../protocol/version.js';
-import { renderApplyResult, renderHandEditedObserved, renderHello, renderObserved, renderObservedState, type DesiredSettingsView } from './sim-messages.js';
+import { applyResultRenderer, renderApplyResult, renderHandEditedObserved, renderHello, renderObserved, type DesiredSettingsView } from './sim-messages.js';
 import type { ParentCommand, ProgressEvent, SimAgent, StartCommand, TimesEvent } from './worker-protocol.js';
 
 /** Connection attempts per agent before it gives up. */
@@ -48,13 +48,35 @@ function progress(done: boolean): ProgressEvent {
   return { type: 'progress', welcomed: agents.filter((a) => a.welcomed).length, failedAttempts, gaveUp, dropped, done };
 }
 
-function answerDesired(state: AgentState, revision: number, settings: DesiredSettingsView, delayMs: number): void {
+/** A message as parsed from the controller's text. */
+type ControllerMessageView = { type: string; revision?: number; settings?: DesiredSettingsView; code?: string; message?: string; protocolVersion?: number };
+
+/**
+ * The last `desired` text and what it parsed to, and the result renderer of its revision: a push sends
+ * the same text to every agent of a worker, and parsing and serialising the same bytes thousands of
+ * times took CPU the controller under test needs (the simulator shares its cores).
+ */
+let lastDesired: { text: string; message: ControllerMessageView; render: (durationMs: number, at: Date) => string } | null = null;
+
+function parseControllerText(text: string): ControllerMessageView {
+  if (lastDesired?.text === text) return lastDesired.message;
+  const message = JSON.parse(text) as ControllerMessageView;
+  if (message.type === 'desired' && typeof message.revision === 'number') {
+    lastDesired = { text, message, render: applyResultRenderer(message.revision, message.settings ?? {}) };
+  }
+  return message;
+}
+
+function answerDesired(state: AgentState, message: ControllerMessageView & { revision: number }, delayMs: number): void {
+  const { revision } = message;
+  const settings = message.settings ?? {};
+  const render = lastDesired?.message === message ? lastDesired.render : applyResultRenderer(revision, settings);
   const started = Date.now();
   const reply = () => {
     const ws = state.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
     if (state.controllerProtocol >= OBSERVED_IN_RESULT_SINCE_PROTOCOL_VERSION) {
-      ws.send(renderApplyResult(revision, Date.now() - started, renderObservedState(revision, settings, new Date())));
+      ws.send(render(Date.now() - started, new Date()));
     } else {
       ws.send(renderApplyResult(revision, Date.now() - started));
       ws.send(renderObserved(revision, settings, new Date()));
@@ -80,7 +102,7 @@ function connectOnce(state: AgentState, command: StartCommand): Promise<void> {
     ws.on('open', () => ws.send(renderHello(state.agent.name, new Date())));
     ws.on('message', (data) => {
       const now = Date.now();
-      const message = JSON.parse(String(data)) as { type: string; revision?: number; settings?: DesiredSettingsView; code?: string; message?: string; protocolVersion?: number };
+      const message = parseControllerText(String(data));
       if (message.type === 'welcome') {
         state.welcomed = true;
         state.controllerProtocol = message.protocolVersion ?? 0;
@@ -91,7 +113,7 @@ function connectOnce(state: AgentState, command: StartCommand): Promise<void> {
       } else if (message.type === 'desired' && typeof message.revision === 'number') {
         if (!state.received.has(message.revision)) state.received.set(message.revision, now);
         state.last = { revision: message.revision, settings: message.settings ?? {} };
-        answerDesired(state, message.revision, message.settings ?? {}, command.applyDelayMs);
+        answerDesired(state, message as ControllerMessageView & { revision: number }, command.applyDelayMs);
       } else if (message.type === 'error') {
         process.stderr.write(`[sim-worker ${process.pid}] ${state.agent.name}: controller error ${message.code}: ${message.message}\n`);
       }
