@@ -22,11 +22,14 @@ describe('simulated agent messages', () => {
     expect(message).toMatchObject({ type: 'apply-result', revision: 2, observed: { appliedRevision: 2, daemon: { registryMirrors: settings.registryMirrors } } });
   });
 
-  it('the per-revision renderer gives the same text as rendering each result', () => {
-    const render = applyResultRenderer(2, settings);
-    for (const [durationMs, when] of [[0, at], [17, new Date('2026-11-28T12:00:01.234Z')]] as const) {
-      expect(render(durationMs, when)).toBe(renderApplyResult(2, durationMs, renderObservedState(2, settings, when)));
+  it.each([
+    ['plain mirrors', settings],
+    ['mirrors JSON escapes', { registryMirrors: ['https://m.internal/"quoted"\\back\u2028é'], insecureRegistries: ['10.0.0.0/8'] }],
+    ['a mirror holding a stand-in of the template', { registryMirrors: ['https://m.internal/987654321.125', '\u0000at\u0000'] }],
+  ])('the per-revision renderer gives the same text as rendering each result (%s)', (_name, desired) => {
+    const render = applyResultRenderer(2, desired);
+    for (const [durationMs, when] of [[0, at], [17.5, new Date('2026-11-28T12:00:01.234Z')], [-1, new Date(0)]] as const) {
+      expect(render(durationMs, when)).toBe(renderApplyResult(2, durationMs, renderObservedState(2, desired, when)));
     }
-    expect(() => parseAgentMessage(Buffer.from(render(5, at)))).not.toThrow();
   });
 });

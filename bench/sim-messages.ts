@@ -70,19 +70,21 @@ export function renderApplyResult(revision: number, durationMs: number, observed
  */
 export function applyResultRenderer(revision: number, settings: DesiredSettingsView): (durationMs: number, at: Date) => string {
   const template = renderApplyResult(revision, DURATION_TOKEN, { ...renderObservedState(revision, settings, new Date(0)), at: AT_TOKEN });
-  const [head, rest] = splitOnce(template, String(DURATION_TOKEN));
-  const [middle, tail] = splitOnce(rest, JSON.stringify(AT_TOKEN));
-  return (durationMs, at) => `${head}${JSON.stringify(durationMs)}${middle}${JSON.stringify(at.toISOString())}${tail}`;
+  const head = splitOnce(template, String(DURATION_TOKEN));
+  const middle = head && splitOnce(head[1], JSON.stringify(AT_TOKEN));
+  // Settings that happen to hold a stand-in: render each result the slow way.
+  if (!head || !middle) return (durationMs, at) => renderApplyResult(revision, durationMs, renderObservedState(revision, settings, at));
+  return (durationMs, at) => `${head[0]}${JSON.stringify(durationMs)}${middle[0]}${JSON.stringify(at.toISOString())}${middle[1]}`;
 }
 
 /** Stand-ins no real value equals, replaced in the serialised template. */
 const DURATION_TOKEN = 987654321.125;
 const AT_TOKEN = '\u0000at\u0000';
 
-/** `text` cut at the only occurrence of `token`; throws when it is not there exactly once. */
-function splitOnce(text: string, token: string): [string, string] {
+/** `text` cut at the only occurrence of `token`, or null when it is not there exactly once. */
+function splitOnce(text: string, token: string): [string, string] | null {
   const at = text.indexOf(token);
-  if (at < 0 || text.indexOf(token, at + 1) >= 0) throw new Error(`template token ${token} must occur exactly once`);
+  if (at < 0 || text.indexOf(token, at + 1) >= 0) return null;
   return [text.slice(0, at), text.slice(at + token.length)];
 }
 

@@ -191,7 +191,7 @@ describe('applyMigrations', () => {
     db = openDatabase(join(dir, 'fleetdock.db'), 1000);
     const losing = `${FOREIGN_KEYS_OFF_MARKER}\nCREATE TABLE parent_new (id INTEGER PRIMARY KEY);\nDROP TABLE parent;\nALTER TABLE parent_new RENAME TO parent;`;
     expect(() => applyMigrations(db, dirOf('bad', { ...base, '0003_lose_rows.sql': losing }), now)).toThrow(
-      /0003_lose_rows.sql failed: 1 row\(s\) refer to rows that do not exist: child row 1 -> parent; the database was left as it was/,
+      /0003_lose_rows.sql failed: 1 row\(s\) refer to rows that do not exist: child row 1 -> parent \(delete or repair those rows .*\); the database was left as it was/,
     );
     expect(db.prepare('SELECT id FROM parent').pluck().all()).toEqual([1]);
     expect(db.prepare('SELECT version FROM schema_migrations').pluck().all()).toEqual([1, 2]);

@@ -88,7 +88,13 @@ export function applyMigrations(db: Db, dir: string, now: () => Date): Migration
     const sql = readFileSync(migration.file, 'utf8');
     const foreignKeysOff = sql.split('\n', 1)[0]!.trim() === FOREIGN_KEYS_OFF_MARKER;
     const foreignKeysWereOn = foreignKeysOff && db.pragma('foreign_keys', { simple: true }) === 1;
-    if (foreignKeysWereOn) db.pragma('foreign_keys = OFF');
+    if (foreignKeysWereOn) {
+      db.pragma('foreign_keys = OFF');
+      // Ignored inside a transaction: a rebuild would then fail half-way with "FOREIGN KEY constraint failed".
+      if (db.pragma('foreign_keys', { simple: true }) !== 0) {
+        throw new FleetdockError('MIGRATION_FAILED', `migration ${fileName(migration)} needs foreign keys off, and they could not be turned off (is a transaction open?); nothing was changed`);
+      }
+    }
     try {
       db.transaction(() => {
         db.exec(sql);
@@ -113,5 +119,7 @@ function refuseDanglingReferences(db: Db): void {
   const dangling = db.pragma('foreign_key_check') as { table: string; rowid: number | null; parent: string }[];
   if (dangling.length === 0) return;
   const shown = dangling.slice(0, 5).map((d) => `${d.table} row ${d.rowid ?? '?'} -> ${d.parent}`);
-  throw new Error(`${dangling.length} row(s) refer to rows that do not exist: ${shown.join(', ')}`);
+  throw new Error(
+    `${dangling.length} row(s) refer to rows that do not exist: ${shown.join(', ')} (delete or repair those rows with the sqlite3 shell, controller stopped, then start it again)`,
+  );
 }
