@@ -48,7 +48,8 @@ export interface SessionDeps {
 
 /** An apply result queued for writing: the observed report that arrived after it meanwhile, if any. */
 interface PendingResult {
-  observed: { observed: ObservedState; at: Date } | null;
+  /** The observed state to write with the result, serialised on arrival (see HostStore.recordApplyResultAndObserved). */
+  observed: { json: string; at: Date } | null;
 }
 
 /**
@@ -215,13 +216,13 @@ export class AgentSession {
         // the commit. The observed state comes in the result itself from agents of protocol 3; from older
         // ones, the `observed` report that follows every result joins its row write if it comes first.
         const { observed: observedWithResult, ...result } = message;
-        const pending: PendingResult = { observed: observedWithResult ? { observed: observedWithResult, at: now } : null };
+        const pending: PendingResult = { observed: observedWithResult ? { json: JSON.stringify(observedWithResult), at: now } : null };
         this.#pendingResult = pending;
         this.#deps.writes.enqueue(
           () => {
             if (this.#pendingResult === pending) this.#pendingResult = null;
             const { hosts } = this.#deps.store;
-            if (pending.observed) hosts.recordApplyResultAndObserved(this.host.id, result, now, pending.observed.observed, pending.observed.at);
+            if (pending.observed) hosts.recordApplyResultAndObserved(this.host.id, result, now, pending.observed.json, pending.observed.at);
             else hosts.recordApplyResult(this.host.id, result, now);
           },
           (error) => {
@@ -247,7 +248,7 @@ export class AgentSession {
   /** Queues an observed report; one that comes while this host's result waits joins that row write. */
   #recordObserved(observed: ObservedState, now: Date): void {
     if (this.#pendingResult) {
-      this.#pendingResult.observed = { observed, at: now };
+      this.#pendingResult.observed = { json: JSON.stringify(observed), at: now };
       return;
     }
     this.#deps.writes.enqueue(

@@ -267,9 +267,11 @@ export class HostStore {
   /**
    * Records an apply result and the observed state the host sent right after it, in one row write (the
    * agent sends both at the end of every apply; one write instead of two halves the cost per host).
+   * `observedJson` is the state as `JSON.stringify` gave it: the caller serialises it when the message
+   * arrives, so that a write waiting for its batch keeps one string alive instead of the whole object.
    */
-  recordApplyResultAndObserved(id: string, result: ApplyResult, at: Date, observed: ObservedState, observedAt: Date): void {
-    this.#resultAndObserved.run({ ...resultParams(id, result, at), observed: JSON.stringify(observed), observedAt: observedAt.toISOString() });
+  recordApplyResultAndObserved(id: string, result: ApplyResult, at: Date, observedJson: string, observedAt: Date): void {
+    this.#resultAndObserved.run({ ...resultParams(id, result, at), observed: observedJson, observedAt: observedAt.toISOString() });
   }
 
   /** Records the observed state the host sent. */
