@@ -24,6 +24,14 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Applies the real migrations up to `version` only: a database as an older controller left it. */
+function migrateUpTo(version: number): void {
+  const upTo = join(dir, `upto${version}`);
+  mkdirSync(upTo);
+  for (const m of listMigrations(MIGRATIONS).filter((m) => m.version <= version)) copyFileSync(m.file, join(upTo, `${String(m.version).padStart(4, '0')}_${m.name}.sql`));
+  applyMigrations(db, upTo, now);
+}
+
 function tables(): string[] {
   return db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
 }
@@ -75,10 +83,7 @@ describe('applyMigrations', () => {
   });
 
   it('0002 makes every existing group current on its latest revision, so its hosts keep what they were sent', () => {
-    const upTo1 = join(dir, 'upto1');
-    mkdirSync(upTo1);
-    copyFileSync(join(MIGRATIONS, '0001_initial.sql'), join(upTo1, '0001_initial.sql'));
-    applyMigrations(db, upTo1, now);
+    migrateUpTo(1);
     db.prepare("INSERT INTO groups (id, name, created_at) VALUES (1, 'ci', 'x'), (2, 'empty', 'x')").run();
     db.prepare("INSERT INTO revisions (group_id, number, settings, created_at) VALUES (1, 1, '{}', 'x'), (1, 2, '{}', 'x')").run();
     db.prepare("INSERT INTO hosts (id, name, group_id, credential_hash, enrolled_at) VALUES ('h', 'bs1', 1, 'c', 'x')").run();
@@ -92,10 +97,7 @@ describe('applyMigrations', () => {
   });
 
   it('0006 indexes only applying rollout hosts, keeping every rollout host of a 0005 database', () => {
-    const upTo5 = join(dir, 'upto5');
-    mkdirSync(upTo5);
-    for (const m of listMigrations(MIGRATIONS).filter((m) => m.version <= 5)) copyFileSync(m.file, join(upTo5, `${String(m.version).padStart(4, '0')}_${m.name}.sql`));
-    applyMigrations(db, upTo5, now);
+    migrateUpTo(5);
     db.prepare("INSERT INTO groups (id, name, created_at, current_revision) VALUES (1, 'ci', 'x', 1)").run();
     db.prepare("INSERT INTO revisions (group_id, number, settings, created_at) VALUES (1, 1, '{}', 'x'), (1, 2, '{}', 'x')").run();
     const host = db.prepare("INSERT INTO hosts (id, name, group_id, credential_hash, enrolled_at) VALUES (?, ?, 1, ?, 'x')");
@@ -125,10 +127,7 @@ describe('applyMigrations', () => {
   });
 
   it('0007 rebuilds hosts with every row, rowid, index and reference kept, and checks without IN lists', () => {
-    const upTo6 = join(dir, 'upto6');
-    mkdirSync(upTo6);
-    for (const m of listMigrations(MIGRATIONS).filter((m) => m.version <= 6)) copyFileSync(m.file, join(upTo6, `${String(m.version).padStart(4, '0')}_${m.name}.sql`));
-    applyMigrations(db, upTo6, now);
+    migrateUpTo(6);
     db.prepare("INSERT INTO groups (id, name, created_at, current_revision) VALUES (1, 'ci', 'x', 1)").run();
     db.prepare("INSERT INTO revisions (group_id, number, settings, created_at) VALUES (1, 1, '{}', 'x')").run();
     const host = db.prepare(`INSERT INTO hosts (rowid, id, name, group_id, credential_hash, enrolled_at, connected, facts, applied_revision,
