@@ -131,20 +131,30 @@ function toRecord(row: HostRow): HostRecord {
   };
 }
 
-/** The bound parameters of an apply-result write. */
-function resultParams(id: string, result: ApplyResult, at: Date) {
-  return {
-    id,
-    revision: result.revision,
-    outcome: result.outcome,
-    action: result.action,
-    files: JSON.stringify(result.filesChanged),
-    verification: result.verification === null ? null : JSON.stringify(result.verification),
-    errorCode: result.error?.code ?? null,
-    errorMessage: result.error?.message ?? null,
-    durationMs: result.durationMs,
-    at: at.toISOString(),
-  };
+/**
+ * The columns an apply result sets, with anonymous parameters bound by `resultValues`, in this order.
+ * Not named ones: better-sqlite3 binds a dozen named parameters for more CPU than SQLite takes to
+ * write the row (bench/record-write.ts: 46 -> 33 µs per host).
+ */
+const RESULT_SET = `last_result_revision = ?, last_result_outcome = ?, last_result_action = ?, last_result_files = ?,
+  last_result_verification = ?, last_result_error_code = ?, last_result_error_message = ?, last_result_duration_ms = ?,
+  last_result_at = ?, applied_revision = CASE WHEN ? IN ('applied', 'unchanged') THEN ? ELSE applied_revision END`;
+
+/** Pure: the values of RESULT_SET's parameters for `result`, received at `at` (ISO text). */
+function resultValues(result: ApplyResult, at: string): (string | number | null)[] {
+  return [
+    result.revision,
+    result.outcome,
+    result.action,
+    JSON.stringify(result.filesChanged),
+    result.verification === null ? null : JSON.stringify(result.verification),
+    result.error?.code ?? null,
+    result.error?.message ?? null,
+    result.durationMs,
+    at,
+    result.outcome,
+    result.revision,
+  ];
 }
 
 /** Reads and writes the `hosts` table. */
@@ -175,17 +185,8 @@ export class HostStore {
       h.revoked_at AS revokedAt FROM hosts h JOIN groups g ON g.id = h.group_id WHERE h.credential_hash = ?`);
     this.#hello = db.prepare(`UPDATE hosts SET facts = @facts, applied_revision = @appliedRevision, connected = 1, last_seen_at = @at,
       observed = COALESCE(@observed, observed), observed_at = CASE WHEN @observed IS NULL THEN observed_at ELSE @at END WHERE id = @id`);
-    this.#result = db.prepare(`UPDATE hosts SET last_result_revision = @revision, last_result_outcome = @outcome, last_result_action = @action,
-      last_result_files = @files, last_result_verification = @verification, last_result_error_code = @errorCode,
-      last_result_error_message = @errorMessage, last_result_duration_ms = @durationMs, last_result_at = @at, last_seen_at = @at,
-      applied_revision = CASE WHEN @outcome IN ('applied', 'unchanged') THEN @revision ELSE applied_revision END
-      WHERE id = @id`);
-    this.#resultAndObserved = db.prepare(`UPDATE hosts SET last_result_revision = @revision, last_result_outcome = @outcome, last_result_action = @action,
-      last_result_files = @files, last_result_verification = @verification, last_result_error_code = @errorCode,
-      last_result_error_message = @errorMessage, last_result_duration_ms = @durationMs, last_result_at = @at,
-      applied_revision = CASE WHEN @outcome IN ('applied', 'unchanged') THEN @revision ELSE applied_revision END,
-      observed = @observed, observed_at = @observedAt, last_seen_at = @observedAt
-      WHERE id = @id`);
+    this.#result = db.prepare(`UPDATE hosts SET ${RESULT_SET}, last_seen_at = ? WHERE id = ?`);
+    this.#resultAndObserved = db.prepare(`UPDATE hosts SET ${RESULT_SET}, observed = ?, observed_at = ?, last_seen_at = ? WHERE id = ?`);
     this.#observed = db.prepare('UPDATE hosts SET observed = @observed, observed_at = @at, last_seen_at = @at WHERE id = @id');
     this.#disconnect = db.prepare('UPDATE hosts SET connected = 0, last_seen_at = ? WHERE id = ? AND connected = 1');
     this.#disconnectAll = db.prepare('UPDATE hosts SET connected = 0, last_seen_at = COALESCE(?, last_seen_at) WHERE connected = 1');
@@ -261,7 +262,8 @@ export class HostStore {
 
   /** Records an apply result; the applied revision moves only when the outcome is applied or unchanged. */
   recordApplyResult(id: string, result: ApplyResult, at: Date): void {
-    this.#result.run(resultParams(id, result, at));
+    const atText = at.toISOString();
+    this.#result.run(...resultValues(result, atText), atText, id);
   }
 
   /**
@@ -271,7 +273,8 @@ export class HostStore {
    * arrives, so that a write waiting for its batch keeps one string alive instead of the whole object.
    */
   recordApplyResultAndObserved(id: string, result: ApplyResult, at: Date, observedJson: string, observedAt: Date): void {
-    this.#resultAndObserved.run({ ...resultParams(id, result, at), observed: observedJson, observedAt: observedAt.toISOString() });
+    const observedAtText = observedAt.toISOString();
+    this.#resultAndObserved.run(...resultValues(result, at.toISOString()), observedJson, observedAtText, observedAtText, id);
   }
 
   /** Records the observed state the host sent. */
