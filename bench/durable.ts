@@ -1,11 +1,20 @@
 /**
  * Watches the controller's SQLite database, read-only, for hosts whose applied revision reached a
- * target: the bench's definition of "ack durable". A separate better-sqlite3 connection on the same
- * WAL file sees only committed transactions. It re-scans when `PRAGMA data_version` says another
- * connection committed, at most every `pollMs`, and never sooner than one scan's CPU time after the
- * last scan ended (a scan of 10,000 wide rows takes tens of milliseconds: the watcher must not take
- * the CPU the controller needs). A host first seen in a scan gets that scan's START time, which is at
- * or after its commit and at most one gap between scan starts later (`maxGapMs`).
+ * target: the bench's definition of "ack durable". Separate better-sqlite3 connections on the same
+ * WAL file see only committed transactions.
+ *
+ * A scan of 10,000 wide rows costs milliseconds to tens of milliseconds of the CPU the controller
+ * and the simulator need, so the watcher cannot scan after every commit. Instead it keeps the
+ * committed states it has not scanned yet: a cheap probe (`PRAGMA data_version`, every `pollMs`)
+ * notices each commit, and a pooled connection opens a read transaction at once, which keeps that
+ * snapshot readable, stamped with the time the snapshot was taken (the commits it holds happened
+ * before). Every `scanEveryMs` the newest snapshot is scanned; a host found at the target for the
+ * first time is looked up by rowid in the snapshots kept since the last scan (a binary search: a
+ * host's applied revision only moves forward during a push), and gets the time of the first one
+ * that holds it. Then the snapshots are let go.
+ *
+ * So a host's time is at or after its commit, and at most one probe interval (plus the time the
+ * probe waited for a CPU) later: `maxGapMs` is the longest time between two probes.
  */
 import Database from 'better-sqlite3';
 
@@ -16,25 +25,75 @@ export interface DurableTimes {
   /** Scans done and their total time, to show what watching cost the bench process. */
   scans: number;
   scanMs: number;
-  /** Longest time between the starts of two consecutive scans: the resolution of `seenAt`. */
+  /** Snapshots taken (about one per commit) and rowid look-ups made in them. */
+  snapshots: number;
+  lookups: number;
+  /** Longest time between two probes for a commit: the resolution of `seenAt`. */
   maxGapMs: number;
   /** Whether every expected host was seen before the timeout. */
   complete: boolean;
 }
 
-/** A read-only view of the controller's hosts table. */
-export class DurableWatcher {
-  readonly #db: Database.Database;
-  readonly #dataVersion;
-  readonly #atRevision;
-  readonly #names;
+/** How to watch. */
+export interface WatchOptions {
+  /** Time between two probes for a new commit. */
+  pollMs: number;
+  /** Time between two scans of the newest snapshot (at the latest; sooner when the pool is used up). */
+  scanEveryMs: number;
+  timeoutMs: number;
+  /** Gets the count of hosts seen, about once a second. */
+  onProgress?: (seen: number) => void;
+}
+
+/** Snapshots held at most between two scans: a connection each. */
+const MAX_SNAPSHOTS = 64;
+
+/** One read-only connection that can hold a snapshot open. */
+class SnapshotReader {
+  readonly db: Database.Database;
+  readonly #begin;
+  readonly #pin;
+  readonly #end;
+  readonly #revisionOf;
 
   constructor(file: string) {
-    this.#db = new Database(file, { readonly: true, fileMustExist: true });
-    this.#db.pragma('mmap_size = 268435456'); // scans read pages by mmap instead of copying them
-    this.#dataVersion = this.#db.prepare('PRAGMA data_version').pluck();
-    this.#atRevision = this.#db.prepare('SELECT id FROM hosts WHERE applied_revision = ?').pluck();
-    this.#names = this.#db.prepare('SELECT name, id FROM hosts');
+    this.db = new Database(file, { readonly: true, fileMustExist: true });
+    this.db.pragma('mmap_size = 268435456'); // scans read pages by mmap instead of copying them
+    this.#begin = this.db.prepare('BEGIN');
+    this.#pin = this.db.prepare('SELECT 1 FROM hosts LIMIT 1'); // a read: the snapshot is fixed now
+    this.#end = this.db.prepare('COMMIT');
+    this.#revisionOf = this.db.prepare('SELECT applied_revision FROM hosts WHERE rowid = ?').pluck();
+  }
+
+  /** Opens a read transaction: this connection keeps seeing the database as it is now. */
+  hold(): void {
+    this.#begin.run();
+    this.#pin.get();
+  }
+
+  release(): void {
+    if (this.db.inTransaction) this.#end.run();
+  }
+
+  revisionOf(rowid: number): number | null {
+    return this.#revisionOf.get(rowid) as number | null;
+  }
+}
+
+/** A read-only view of the controller's hosts table. */
+export class DurableWatcher {
+  readonly #file: string;
+  readonly #probe: Database.Database;
+  readonly #dataVersion;
+  readonly #names;
+  readonly #pool: SnapshotReader[] = [];
+
+  constructor(file: string) {
+    this.#file = file;
+    this.#probe = new Database(file, { readonly: true, fileMustExist: true });
+    this.#probe.pragma('mmap_size = 268435456');
+    this.#dataVersion = this.#probe.prepare('PRAGMA data_version').pluck();
+    this.#names = this.#probe.prepare('SELECT name, id FROM hosts');
   }
 
   /** Host ids by name. */
@@ -44,49 +103,89 @@ export class DurableWatcher {
 
   /** How many hosts are at `revision` now. */
   countAt(revision: number): number {
-    return (this.#atRevision.all(revision) as string[]).length;
+    return this.#probe.prepare('SELECT COUNT(*) FROM hosts WHERE applied_revision = ?').pluck().get(revision) as number;
   }
 
-  /**
-   * Polls until `expected` hosts are at `revision` or `timeoutMs` passes; `onProgress` gets the count
-   * about once a second.
-   */
-  async watch(revision: number, expected: number, options: { pollMs: number; timeoutMs: number; onProgress?: (seen: number) => void }): Promise<DurableTimes> {
+  /** Polls until `expected` hosts are at `revision` or `options.timeoutMs` passes. */
+  async watch(revision: number, expected: number, options: WatchOptions): Promise<DurableTimes> {
     const seenAt = new Map<string, number>();
+    const found: DurableTimes = { seenAt, scans: 0, scanMs: 0, snapshots: 0, lookups: 0, maxGapMs: 0, complete: false };
     const deadline = Date.now() + options.timeoutMs;
-    let lastVersion = -1;
-    let scans = 0;
-    let scanMs = 0;
+    /** Snapshots taken since the last scan, oldest first, with the time each was taken. */
+    const held: { reader: SnapshotReader; at: number }[] = [];
+    const free: SnapshotReader[] = [];
+    let lastVersion = this.#dataVersion.get() as number;
+    let lastProbe = Date.now();
+    let lastScan = Date.now();
     let lastProgress = Date.now();
-    let lastScanStart = NaN;
-    let maxGapMs = 0;
-    while (seenAt.size < expected && Date.now() < deadline) {
-      const version = this.#dataVersion.get() as number;
-      let wait = options.pollMs;
-      if (version !== lastVersion) {
-        lastVersion = version;
-        const started = Date.now();
-        if (!Number.isNaN(lastScanStart)) maxGapMs = Math.max(maxGapMs, started - lastScanStart);
-        lastScanStart = started;
-        const t = performance.now();
-        const cpu = process.cpuUsage();
-        for (const id of this.#atRevision.all(revision) as string[]) if (!seenAt.has(id)) seenAt.set(id, started);
-        scanMs += performance.now() - t;
-        scans++;
-        // Rest as long as the scan used the CPU (not its wall time, which other load inflates).
-        const used = process.cpuUsage(cpu);
-        wait = Math.max(wait, Math.ceil((used.user + used.system) / 1000));
+
+    const takeSnapshot = () => {
+      let reader = free.pop();
+      if (!reader) {
+        reader = new SnapshotReader(this.#file);
+        this.#pool.push(reader);
       }
-      if (options.onProgress && Date.now() - lastProgress >= 1_000) {
-        lastProgress = Date.now();
-        options.onProgress(seenAt.size);
+      reader.hold();
+      held.push({ reader, at: Date.now() }); // after the read began: every commit it sees came before
+      found.snapshots++;
+    };
+
+    /** Scans the newest snapshot; dates the hosts new in it by the oldest held snapshot that has them. */
+    const scan = () => {
+      const newest = held[held.length - 1];
+      if (!newest) return;
+      const t = performance.now();
+      const rows = newest.reader.db.prepare('SELECT rowid AS rowid, id FROM hosts WHERE applied_revision = ?').all(revision) as { rowid: number; id: string }[];
+      for (const { rowid, id } of rows) {
+        if (seenAt.has(id)) continue;
+        // The first held snapshot at the target: it is in the newest; none before these had it.
+        let lo = 0;
+        let hi = held.length - 1;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          found.lookups++;
+          if (held[mid]!.reader.revisionOf(rowid) === revision) hi = mid;
+          else lo = mid + 1;
+        }
+        seenAt.set(id, held[lo]!.at);
       }
-      await new Promise((r) => setTimeout(r, wait));
+      for (const { reader } of held.splice(0)) {
+        reader.release();
+        free.push(reader);
+      }
+      found.scanMs += performance.now() - t;
+      found.scans++;
+      lastScan = Date.now();
+    };
+
+    try {
+      takeSnapshot(); // hosts already at the target get the time the watch began
+      while (seenAt.size < expected && Date.now() < deadline) {
+        const probedAt = Date.now();
+        found.maxGapMs = Math.max(found.maxGapMs, probedAt - lastProbe);
+        lastProbe = probedAt;
+        const version = this.#dataVersion.get() as number;
+        if (version !== lastVersion) {
+          lastVersion = version;
+          takeSnapshot();
+        }
+        if (held.length > 0 && (held.length >= MAX_SNAPSHOTS || Date.now() - lastScan >= options.scanEveryMs)) scan();
+        if (options.onProgress && Date.now() - lastProgress >= 1_000) {
+          lastProgress = Date.now();
+          options.onProgress(seenAt.size);
+        }
+        await new Promise((r) => setTimeout(r, options.pollMs));
+      }
+      scan();
+    } finally {
+      for (const { reader } of held.splice(0)) reader.release();
     }
-    return { seenAt, scans, scanMs, maxGapMs, complete: seenAt.size >= expected };
+    found.complete = seenAt.size >= expected;
+    return found;
   }
 
   close(): void {
-    this.#db.close();
+    for (const reader of this.#pool.splice(0)) reader.db.close();
+    this.#probe.close();
   }
 }

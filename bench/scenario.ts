@@ -29,7 +29,9 @@ export interface ScenarioOptions {
   connectConcurrency: number;
   enrolConcurrency: number;
   applyDelayMs: number;
+  /** Durability watcher: time between two probes for a commit, and between two scans (bench/durable.ts). */
   pollMs: number;
+  scanEveryMs: number;
   /** Upper bound for each waiting phase, in milliseconds. */
   phaseTimeoutMs: number;
   /** Times the drift (or hosts) query is repeated. */
@@ -73,7 +75,10 @@ export interface ScenarioResult {
   rolloutCompletedMs: number | null;
   durableScans: number;
   durableScanMs: number;
-  /** Resolution of the durable times: the longest gap between two scans. */
+  /** Snapshots the watcher held (about one per commit) and rowid look-ups it made in them. */
+  durableSnapshots: number;
+  durableLookups: number;
+  /** Resolution of the durable times: the longest gap between two probes for a commit. */
   durableMaxGapMs: number;
   controller: {
     rssBeforeConnectMiB: number;
@@ -230,7 +235,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     let pushStartedAt = settingsPut.startedAt;
     let pushRequestMs = settingsPut.ms;
     let rolloutId: string | number | null = null;
-    const watching = watcher.watch(target, n, { pollMs: options.pollMs, timeoutMs: options.phaseTimeoutMs, onProgress: (seen) => log(`durable at revision ${target}: ${seen}/${n}`) });
+    const watching = watcher.watch(target, n, { pollMs: options.pollMs, scanEveryMs: options.scanEveryMs, timeoutMs: options.phaseTimeoutMs, onProgress: (seen) => log(`durable at revision ${target}: ${seen}/${n}`) });
     if (pushPath === 'rollout-api') {
       const strategy = { canary: 0, batchSize: '100%', maxConcurrent: n, failureBudget: 0, offline: 'skip' };
       const rollout = await callApi(endpoint, adminToken, 'POST', `/v1/groups/${GROUP}/rollouts?hosts=false`, { toRevision: target, strategy });
@@ -335,6 +340,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       rolloutCompletedMs,
       durableScans: found.scans,
       durableScanMs: found.scanMs,
+      durableSnapshots: found.snapshots,
+      durableLookups: found.lookups,
       durableMaxGapMs: found.maxGapMs,
       controller: {
         rssBeforeConnectMiB: beforeConnect.rssMiB,

@@ -21,6 +21,7 @@ import { openDatabase } from './store/database.js';
 import { createStore } from './store/index.js';
 import { loadOrCreateSecretBox } from './secret-box.js';
 import { applyMigrations } from './store/migrate.js';
+import { startWalCheckpointer, type WalCheckpointer } from './store/wal-checkpointer.js';
 import { WriteBatcher } from './store/write-batcher.js';
 import { loadTlsMaterial } from './tls/tls-material.js';
 
@@ -82,9 +83,12 @@ export async function startController(config: ControllerConfig, deps: Controller
   let drift: DriftMonitor | undefined;
   let rollouts: RolloutEngine | undefined;
   let renewal: NodeJS.Timeout | undefined;
+  let checkpointer: WalCheckpointer | undefined;
   try {
     const applied = applyMigrations(db, config.migrationsDir, now);
     if (applied.length > 0) logger.info({ migrations: applied.map((m) => `${m.version}_${m.name}`) }, 'database migrated');
+    // Checkpoints off the event loop: a commit never waits for the disk's fsync (wal-checkpointer.ts).
+    checkpointer = startWalCheckpointer(db, { logger, busyTimeoutMs: config.sqliteBusyTimeoutMs });
     const store = createStore(db, loadOrCreateSecretBox(config.dataDir));
     store.hosts.markAllDisconnected(null);
     const admin = ensureAdminToken(store.operatorTokens, config.dataDir, now());
@@ -145,6 +149,7 @@ export async function startController(config: ControllerConfig, deps: Controller
     const runningHub = hub;
     const runningDrift = drift;
     const runningRollouts = rollouts;
+    const runningCheckpointer = checkpointer;
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
@@ -156,7 +161,8 @@ export async function startController(config: ControllerConfig, deps: Controller
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        db.close();
+        await runningCheckpointer.stop();
+        db.close(); // the last connection: SQLite checkpoints what is left and removes the WAL
         logger.info('controller stopped');
       })());
     return { url, port: address.port, tls: tls ? { caPem: tls.caPem, pin: tls.pin, caPath: tls.caPath } : null, adminTokenPath: admin.path, ...(admin.token ? { adminToken: admin.token } : {}), close };
@@ -165,6 +171,7 @@ export async function startController(config: ControllerConfig, deps: Controller
     rollouts?.close();
     await hub?.close().catch(() => {});
     drift?.close();
+    await checkpointer?.stop();
     db.close();
     throw error;
   }
