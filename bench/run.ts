@@ -29,7 +29,7 @@ options:
   --apply-delay-ms MS      simulated apply time before each ack (default 0: all acks at once)
   --poll-ms MS             how often the durability watcher probes SQLite for a commit (default 5):
                            the resolution of the ack times
-  --scan-every-ms MS       how often it scans the hosts it has not seen durable yet (default 100)
+  --scan-every-ms MS       how often it scans the hosts it has not seen durable yet (default 250)
   --timeout-s S            limit for each waiting phase (default 300: connecting 10,000 agents over
                            TLS takes about 100 s on a loaded 2-core machine)
   --drift-repeats N        drift queries timed, and as many GET /v1/health (default 20)
@@ -150,7 +150,7 @@ async function main(argv: string[]): Promise<number> {
         enrolConcurrency: positiveInt('enrol-concurrency', values['enrol-concurrency'], 32),
         applyDelayMs: positiveInt('apply-delay-ms', values['apply-delay-ms'], 0, 0),
         pollMs: positiveInt('poll-ms', values['poll-ms'], 5),
-        scanEveryMs: positiveInt('scan-every-ms', values['scan-every-ms'], 100),
+        scanEveryMs: positiveInt('scan-every-ms', values['scan-every-ms'], 250),
         phaseTimeoutMs: positiveInt('timeout-s', values['timeout-s'], 300) * 1000,
         driftRepeats: positiveInt('drift-repeats', values['drift-repeats'], 20),
         driftedPercent: Math.min(100, positiveInt('drifted', values.drifted, 10, 0)),

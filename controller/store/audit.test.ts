@@ -21,10 +21,17 @@ afterEach(() => {
 const at = (minute: number) => new Date(Date.UTC(2026, 10, 28, 10, minute)).toISOString();
 
 describe('AuditStore', () => {
-  it('appends entries and returns them as stored', () => {
-    const entry = audit.record({ at: new Date(at(1)), actor: 'admin', action: 'settings.set', group: 'ci', fromRevision: 1, toRevision: 2, details: { changed: ['registryMirrors'] } });
-    expect(entry).toEqual({ id: expect.any(Number), at: at(1), actor: 'admin', action: 'settings.set', group: 'ci', host: null, fromRevision: 1, toRevision: 2, details: { changed: ['registryMirrors'] } });
-    expect(audit.list()).toEqual({ entries: [entry], truncated: false });
+  it('appends entries with every field as given, and returns their ids in order', () => {
+    const first = audit.record({ at: new Date(at(1)), actor: 'admin', action: 'settings.set', group: 'ci', fromRevision: 1, toRevision: 2, details: { changed: ['registryMirrors'] } });
+    const second = audit.record({ at: at(2), actor: 'host:bs1', action: 'host.applied', host: 'bs1', toRevision: 2 });
+    expect(second).toBeGreaterThan(first);
+    expect(audit.list()).toEqual({
+      entries: [
+        { id: first, at: at(1), actor: 'admin', action: 'settings.set', group: 'ci', host: null, fromRevision: 1, toRevision: 2, details: { changed: ['registryMirrors'] } },
+        { id: second, at: at(2), actor: 'host:bs1', action: 'host.applied', group: null, host: 'bs1', fromRevision: null, toRevision: 2, details: null },
+      ],
+      truncated: false,
+    });
   });
 
   it('filters by host, group and time, and returns the newest N oldest first', () => {

@@ -116,24 +116,26 @@ export class AuditStore {
 
   constructor(db: Db) {
     this.#db = db;
+    // Anonymous parameters, bound in order: the drift monitor appends one entry per apply result (10,000
+    // after a rollout of 10,000 hosts), and better-sqlite3 binds named ones from an object for more CPU.
     this.#insert = db.prepare(`INSERT INTO audit_log (at, actor, action, group_name, host_name, from_revision, to_revision, details)
-      VALUES (@at, @actor, @action, @group, @host, @fromRevision, @toRevision, @details) RETURNING ${COLUMNS}`);
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
   }
 
-  /** Appends one entry (scrubbed of secrets) and returns it as stored. */
-  record(entry: AuditEntryInput): AuditEntry {
+  /** Appends one entry (scrubbed of secrets); returns its id. */
+  record(entry: AuditEntryInput): number {
     const details = entry.details ? JSON.stringify(scrubSecrets(entry.details)) : null;
-    const row = this.#insert.get({
-      at: typeof entry.at === 'string' ? entry.at : entry.at.toISOString(),
-      actor: scrubSecrets(entry.actor) as string,
-      action: entry.action,
-      group: entry.group ?? null,
-      host: entry.host ?? null,
-      fromRevision: entry.fromRevision ?? null,
-      toRevision: entry.toRevision ?? null,
+    const { lastInsertRowid } = this.#insert.run(
+      typeof entry.at === 'string' ? entry.at : entry.at.toISOString(),
+      scrubSecrets(entry.actor) as string,
+      entry.action,
+      entry.group ?? null,
+      entry.host ?? null,
+      entry.fromRevision ?? null,
+      entry.toRevision ?? null,
       details,
-    }) as AuditRow;
-    return toEntry(row);
+    );
+    return Number(lastInsertRowid);
   }
 
   /**
