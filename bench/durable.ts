@@ -62,7 +62,8 @@ class SnapshotReader {
     this.#begin = this.db.prepare('BEGIN');
     this.#pin = this.db.prepare('SELECT 1 FROM hosts LIMIT 1'); // a read: the snapshot is fixed now
     this.#end = this.db.prepare('COMMIT');
-    this.#revisionOf = this.db.prepare('SELECT applied_revision FROM hosts WHERE rowid = ?').pluck();
+    // By rowid, and the id too: `hosts` has a text primary key, so a rowid could name another row.
+    this.#revisionOf = this.db.prepare('SELECT applied_revision FROM hosts WHERE rowid = ? AND id = ?').pluck();
   }
 
   /** Opens a read transaction: this connection keeps seeing the database as it is now. */
@@ -75,8 +76,9 @@ class SnapshotReader {
     if (this.db.inTransaction) this.#end.run();
   }
 
-  revisionOf(rowid: number): number | null {
-    return this.#revisionOf.get(rowid) as number | null;
+  /** The host's applied revision in this snapshot (undefined when the row is not there). */
+  revisionOf(rowid: number, id: string): number | null | undefined {
+    return this.#revisionOf.get(rowid, id) as number | null | undefined;
   }
 }
 
@@ -86,7 +88,9 @@ export class DurableWatcher {
   readonly #probe: Database.Database;
   readonly #dataVersion;
   readonly #names;
+  /** Every connection opened for snapshots, and those not holding one now. */
   readonly #pool: SnapshotReader[] = [];
+  readonly #free: SnapshotReader[] = [];
 
   constructor(file: string) {
     this.#file = file;
@@ -113,7 +117,7 @@ export class DurableWatcher {
     const deadline = Date.now() + options.timeoutMs;
     /** Snapshots taken since the last scan, oldest first, with the time each was taken. */
     const held: { reader: SnapshotReader; at: number }[] = [];
-    const free: SnapshotReader[] = [];
+    const free = this.#free;
     let lastVersion = this.#dataVersion.get() as number;
     let lastProbe = Date.now();
     let lastScan = Date.now();
@@ -144,7 +148,7 @@ export class DurableWatcher {
         while (lo < hi) {
           const mid = (lo + hi) >> 1;
           found.lookups++;
-          if (held[mid]!.reader.revisionOf(rowid) === revision) hi = mid;
+          if (held[mid]!.reader.revisionOf(rowid, id) === revision) hi = mid;
           else lo = mid + 1;
         }
         seenAt.set(id, held[lo]!.at);
@@ -178,13 +182,17 @@ export class DurableWatcher {
       }
       scan();
     } finally {
-      for (const { reader } of held.splice(0)) reader.release();
+      for (const { reader } of held.splice(0)) {
+        reader.release();
+        free.push(reader);
+      }
     }
     found.complete = seenAt.size >= expected;
     return found;
   }
 
   close(): void {
+    this.#free.length = 0;
     for (const reader of this.#pool.splice(0)) reader.db.close();
     this.#probe.close();
   }

@@ -88,7 +88,7 @@ export async function startController(config: ControllerConfig, deps: Controller
     const applied = applyMigrations(db, config.migrationsDir, now);
     if (applied.length > 0) logger.info({ migrations: applied.map((m) => `${m.version}_${m.name}`) }, 'database migrated');
     // Checkpoints off the event loop: a commit never waits for the disk's fsync (wal-checkpointer.ts).
-    checkpointer = startWalCheckpointer(db, { logger, busyTimeoutMs: config.sqliteBusyTimeoutMs });
+    checkpointer = startWalCheckpointer(db, { logger });
     const store = createStore(db, loadOrCreateSecretBox(config.dataDir));
     store.hosts.markAllDisconnected(null);
     const admin = ensureAdminToken(store.operatorTokens, config.dataDir, now());

@@ -56,7 +56,7 @@ function rowsInDatabaseFileAlone(): number {
 
 describe('startWalCheckpointer', () => {
   it('copies committed transactions into the database file from its worker, never in the committing connection', async () => {
-    checkpointer = startWalCheckpointer(db, { logger, busyTimeoutMs: 1000, intervalMs: 20 });
+    checkpointer = startWalCheckpointer(db, { logger, intervalMs: 20 });
     await checkpointer.ready;
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
     // 3,000 pages: SQLite's own checkpoint (at 1,000 pages) would have run in three of these commits.
@@ -67,7 +67,7 @@ describe('startWalCheckpointer', () => {
   });
 
   it('lets SQLite start the WAL over once the worker caught up, so it does not grow without end', async () => {
-    checkpointer = startWalCheckpointer(db, { logger, busyTimeoutMs: 1000, intervalMs: 10 });
+    checkpointer = startWalCheckpointer(db, { logger, intervalMs: 10 });
     await checkpointer.ready;
     let written = 0;
     // 49 MB committed in 8 rounds; after each, the worker catches up before the next round begins.
@@ -80,10 +80,51 @@ describe('startWalCheckpointer', () => {
     expect(statSync(`${file}-wal`).size).toBeLessThan(20 * 1024 * 1024);
   });
 
+  it('keeps the WAL under its limit while writes go on without a pause', async () => {
+    checkpointer = startWalCheckpointer(db, { logger, truncateAboveBytes: 8 * 1024 * 1024 });
+    await checkpointer.ready;
+    // A commit of 10 pages every 2 ms for 3 s: 15,000 pages, 60 MB through the WAL.
+    const insert = db.prepare('INSERT INTO rows (id, body) VALUES (?, ?)');
+    let id = 0;
+    const until = Date.now() + 3_000;
+    while (Date.now() < until) {
+      db.transaction(() => {
+        for (let i = 0; i < 10; i++, id++) insert.run(id, `${id}:`.padEnd(2048, 'x'));
+      })();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    // Commits land while each PASSIVE checkpoint runs, so the WAL is never all copied when a write
+    // begins and never starts over on its own: without the truncations it would hold all 60 MB.
+    expect(statSync(`${file}-wal`).size).toBeLessThan(12 * 1024 * 1024);
+    expect(checkpointer.stats.truncations).toBeGreaterThanOrEqual(3);
+    expect(db.prepare('SELECT COUNT(*) FROM rows').pluck().get()).toBe(id); // every commit went through
+  });
+
+  it('truncates a WAL that a long-held snapshot let grow past its limit, once the snapshot is gone', async () => {
+    checkpointer = startWalCheckpointer(db, { logger, intervalMs: 20, truncateAboveBytes: 2 * 1024 * 1024, truncateRetryMs: 300 });
+    await checkpointer.ready;
+    const reader = new Database(file, { readonly: true });
+    try {
+      reader.exec('BEGIN');
+      reader.prepare('SELECT COUNT(*) FROM rows').get(); // holds the snapshot: no frame after it can be copied
+      writeRows(40); // 16 MB of WAL
+      await waitFor('a truncation the reader kept from finishing', () => lines.some((l) => l.msg.startsWith('the WAL has grown past its limit and a reader holds')), 5_000, 10);
+      expect(statSync(`${file}-wal`).size).toBeGreaterThan(8 * 1024 * 1024);
+      expect(writeRows(1, 4000)).toBe(100); // the controller writes on: the truncation gave up waiting
+      reader.exec('COMMIT');
+    } finally {
+      reader.close();
+    }
+    // The file alone would stay at 16 MB (journal_size_limit trims only at 64 MB): the truncation cut it.
+    await waitFor('the WAL truncated', () => checkpointer!.stats.truncations > 0 && statSync(`${file}-wal`).size < 1024 * 1024, 10_000, 20);
+    expect(rowsInDatabaseFileAlone()).toBe(4100);
+    expect(lines.find((l) => l.msg.startsWith('the WAL had grown past its limit'))).toMatchObject({ level: 40 });
+  });
+
   it('falls back to SQLite checkpointing in the connection when its worker cannot open the database', async () => {
     unlinkSync(file); // the controller's connection keeps the deleted file; a new one cannot open it
     unlinkSync(`${file}-wal`);
-    checkpointer = startWalCheckpointer(db, { logger, busyTimeoutMs: 1000, intervalMs: 20 });
+    checkpointer = startWalCheckpointer(db, { logger, intervalMs: 20 });
     await checkpointer.ready;
     expect(checkpointer.stats.running).toBe(false);
     expect(checkpointer.stats.failure).toContain(`could not open ${file}`);
@@ -93,7 +134,7 @@ describe('startWalCheckpointer', () => {
   });
 
   it('stops its worker, and the closing connection folds in the rest and removes the WAL', async () => {
-    checkpointer = startWalCheckpointer(db, { logger, busyTimeoutMs: 1000, intervalMs: 60_000 });
+    checkpointer = startWalCheckpointer(db, { logger, intervalMs: 60_000 });
     await checkpointer.ready;
     const written = writeRows(5);
     await checkpointer.stop();
@@ -104,10 +145,21 @@ describe('startWalCheckpointer', () => {
     expect(rowsInDatabaseFileAlone()).toBe(written);
   });
 
+  it('settles ready and records the failure when it is stopped before its worker reported', async () => {
+    unlinkSync(file);
+    unlinkSync(`${file}-wal`);
+    checkpointer = startWalCheckpointer(db, { logger });
+    await checkpointer.stop(); // at once: the worker has not even tried to open the file yet
+    await checkpointer.ready;
+    expect(checkpointer.stats.running).toBe(false);
+    await waitFor('the failure recorded', () => checkpointer!.stats.failure?.includes(`could not open ${file}`), 5_000, 10);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+  });
+
   it('refuses a database that has no WAL to checkpoint', () => {
     const memory = openDatabase(':memory:', 1000);
     try {
-      expect(() => startWalCheckpointer(memory, { logger, busyTimeoutMs: 1000 })).toThrow(/needs a database file in WAL mode, not an in-memory database/);
+      expect(() => startWalCheckpointer(memory, { logger })).toThrow(/needs a database file in WAL mode, not an in-memory database/);
     } finally {
       memory.close();
     }
