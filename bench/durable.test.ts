@@ -2,6 +2,7 @@
 // host is dated by the commit that made its result durable (never before it, and within a few probe
 // intervals after it), even when several commits fall between two scans.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { applyResult } from '../test/controller/harness.js';
 import { openMigratedStore, type MigratedStore } from '../test/support/migrated-store.js';
 import type { ApplyResult } from '../protocol/messages.js';
 import { DurableWatcher } from './durable.js';
@@ -13,16 +14,7 @@ const COMMITS = 6;
 let t: MigratedStore;
 let watcher: DurableWatcher | undefined;
 
-const result = (revision: number): ApplyResult => ({
-  type: 'apply-result',
-  revision,
-  outcome: 'applied',
-  action: 'reload',
-  filesChanged: ['/etc/docker/daemon.json'],
-  verification: { ok: true, detail: 'mirrors match' },
-  error: null,
-  durationMs: 5,
-});
+const result = (revision: number) => applyResult(revision) as ApplyResult;
 
 beforeEach(() => {
   t = openMigratedStore('durable', () => at);
