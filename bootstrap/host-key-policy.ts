@@ -4,6 +4,7 @@
  * to known_hosts, one append at a time, as `ssh -o StrictHostKeyChecking=accept-new` does. A changed
  * or revoked key is always refused. The only file I/O on known_hosts; the rules are in known-hosts.ts.
  */
+import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
@@ -14,6 +15,7 @@ import {
   orderHostKeyAlgorithms,
   parseKnownHosts,
   renderKnownHostsLine,
+  shouldHashKnownHostNames,
   type KnownHosts,
 } from './known-hosts.js';
 
@@ -44,6 +46,7 @@ export async function loadHostKeyPolicy(knownHostsPath: string, acceptNew: boole
     }
   }
   const known: KnownHosts = parseKnownHosts(text);
+  const hashNames = shouldHashKnownHostNames(known); // decided on the file as it was: our own appends do not change it
   let appends: Promise<void> = Promise.resolve();
   return {
     algorithmsFor(target) {
@@ -55,7 +58,7 @@ export async function loadHostKeyPolicy(knownHostsPath: string, acceptNew: boole
       const verdict = checkHostKey(known, target.host, target.port, blob);
       const refusal = describeHostKeyRefusal(verdict, acceptNew);
       if (refusal !== null || verdict.status !== 'unknown') return refusal;
-      const line = renderKnownHostsLine(target.host, target.port, blob);
+      const line = renderKnownHostsLine(target.host, target.port, blob, hashNames ? randomBytes(20) : null);
       // Another target for the same host:port in this run now finds it known.
       known.entries.push(...parseKnownHosts(line).entries);
       appends = appends.then(async () => {

@@ -13,6 +13,8 @@ import {
   parseFingerprint,
   parseKnownHosts,
   renderKnownHostsLine,
+  hashKnownHostName,
+  shouldHashKnownHostNames,
 } from './known-hosts.js';
 
 const K1 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEzPmeJGt5SOxxSLk5FOFemagmU/pvdHZWLEmMDOL1jf';
@@ -137,6 +139,31 @@ describe('accept-new and algorithm order', () => {
     const line = renderKnownHostsLine('10.1.2.3', 2200, blob(K1));
     expect(line).toBe(`[10.1.2.3]:2200 ${K1}\n`);
     expect(checkHostKey(parseKnownHosts(line), '10.1.2.3', 2200, blob(K1)).status).toBe('known');
+  });
+
+  it('hashes a name as ssh-keygen -H does', () => {
+    const [name1] = HASHED_BS1_2222.split(' ');
+    const [name2] = HASHED_BS2.split(' ');
+    expect(hashKnownHostName('[bs1.example.com]:2222', Buffer.from(name1!.split('|')[2]!, 'base64'))).toBe(name1);
+    expect(hashKnownHostName('bs2.example.com', Buffer.from(name2!.split('|')[2]!, 'base64'))).toBe(name2);
+    expect(() => hashKnownHostName('bs2.example.com', Buffer.alloc(8))).toThrow(/20 bytes/);
+  });
+
+  it('renders a hashed line that is read back as known for that host only', () => {
+    const line = renderKnownHostsLine('10.1.2.3', 2200, blob(K1), Buffer.alloc(20, 7));
+    expect(line).toMatch(/^\|1\|[A-Za-z0-9+/=]{28}\|[A-Za-z0-9+/=]{28} ssh-ed25519 AAAA\S+\n$/);
+    expect(line).not.toContain('10.1.2.3');
+    expect(checkHostKey(parseKnownHosts(line), '10.1.2.3', 2200, blob(K1)).status).toBe('known');
+    expect(checkHostKey(parseKnownHosts(line), '10.1.2.3', 22, blob(K1)).status).toBe('unknown');
+  });
+
+  it.each<[string, string, boolean]>([
+    ['an empty file', '', true],
+    ['a file of plain names', `bs1 ${K1}\n[bs2]:2222 ${K2}\n`, false],
+    ['a file of hashed names', `${HASHED_BS2}\n`, true],
+    ['a file with both', `bs1 ${K1}\n${HASHED_BS2}\n`, true],
+  ])('accept-new hashes names in %s: %s', (_what, text, hashed) => {
+    expect(shouldHashKnownHostNames(parseKnownHosts(text))).toBe(hashed);
   });
 
   it('offers the known key types first', () => {

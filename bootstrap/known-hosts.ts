@@ -3,7 +3,8 @@
  * negated patterns, `[host]:port` names, hashed `|1|salt|hash` names, `@revoked` lines; bad lines are
  * skipped and counted, as ssh does), decides whether a presented host key is known, unknown, changed
  * or revoked, formats fingerprints as `ssh-keygen -lf` does (`SHA256:` + unpadded base64), renders
- * the line `accept-new` appends, and orders host key algorithms so the known key's type is negotiated
+ * the line `accept-new` appends (its name hashed, as OpenSSH's HashKnownHosts does, unless the file names
+ * every host in clear), and orders host key algorithms so the known key's type is negotiated
  * first (as ssh does). Reads and writes no file.
  */
 import { createHash, createHmac } from 'node:crypto';
@@ -172,11 +173,30 @@ export function checkHostKeyFingerprint(expected: string, blob: Buffer): HostKey
   return fingerprint === expected ? { status: 'known', fingerprint } : { status: 'changed', fingerprint, expected: [expected] };
 }
 
-/** The line `accept-new` appends for a host key: `[host]:port type base64` (plain name, like ssh with HashKnownHosts no). */
-export function renderKnownHostsLine(host: string, port: number, blob: Buffer): string {
+/**
+ * Whether `accept-new` should hash the name it appends: as OpenSSH does with `HashKnownHosts yes`
+ * (Debian's and Ubuntu's default), so that the file does not list the hosts it knows; except in a
+ * file whose lines all name their hosts in clear, which was written with hashing off and stays so.
+ */
+export function shouldHashKnownHostNames(known: KnownHosts): boolean {
+  return known.entries.length === 0 || known.entries.some((e) => e.hashed !== null);
+}
+
+/** The hashed form of a known_hosts name: `|1|` base64(salt) `|` base64(HMAC-SHA1 of the name keyed with salt). */
+export function hashKnownHostName(name: string, salt: Buffer): string {
+  if (salt.length !== 20) throw new RangeError(`a known_hosts salt is 20 bytes (the SHA-1 size), not ${salt.length}`);
+  return `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}`;
+}
+
+/**
+ * The line `accept-new` appends for a host key: `NAME type base64`, NAME being `host` or
+ * `[host]:port`, hashed with `salt` when one is given (20 random bytes: see shouldHashKnownHostNames).
+ */
+export function renderKnownHostsLine(host: string, port: number, blob: Buffer, salt: Buffer | null = null): string {
   const type = keyTypeOfBlob(blob);
   if (type === null) throw new Error('the host key blob declares no key type');
-  return `${knownHostName(host, port)} ${type} ${blob.toString('base64')}\n`;
+  const name = knownHostName(host, port);
+  return `${salt === null ? name : hashKnownHostName(name, salt)} ${type} ${blob.toString('base64')}\n`;
 }
 
 /** The host key algorithms ssh2 supports, in its default order. */

@@ -1,5 +1,7 @@
 // The host key decision of one run on a real known_hosts file: known, unknown, accept-new appending
-// (once, and a second key for the same host in the same run is then a changed key), fingerprints.
+// (once, and a second key for the same host in the same run is then a changed key; hashed names in a
+// new file, as OpenSSH's HashKnownHosts, checked with OpenSSH's ssh-keygen), fingerprints.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +48,23 @@ describe('loadHostKeyPolicy', () => {
     expect(readFileSync(path, 'utf8')).toBe(`other ${old}\n[10.0.0.7]:2200 ${first}\n`);
     // A new run reads it back as known.
     expect(await (await loadHostKeyPolicy(path, false)).verify(target(2200), blobOf(first))).toBeNull();
+  });
+
+  it('accept-new hashes the names it adds to a new known_hosts, and OpenSSH finds them', async () => {
+    const path = join(dir, 'ssh', 'known_hosts');
+    const policy = await loadHostKeyPolicy(path, true);
+    const key = publicLine();
+    expect(await policy.verify(target(2200), blobOf(key))).toBeNull();
+    const text = readFileSync(path, 'utf8');
+    const [name, ...rest] = text.trimEnd().split(' ');
+    expect(name).toMatch(/^\|1\|[A-Za-z0-9+/=]{28}\|[A-Za-z0-9+/=]{28}$/);
+    expect(rest.join(' ')).toBe(key);
+    expect(text.endsWith('\n')).toBe(true);
+    expect(text).not.toContain('10.0.0.7');
+    // OpenSSH's own lookup of the hashed name: `ssh-keygen -F` prints the line it matched.
+    const found = execFileSync('ssh-keygen', ['-F', '[10.0.0.7]:2200', '-f', path], { encoding: 'utf8' });
+    expect(found).toContain(key);
+    expect(await (await loadHostKeyPolicy(path, false)).verify(target(2200), blobOf(key))).toBeNull();
   });
 
   it('a fingerprint replaces known_hosts for its host', async () => {
