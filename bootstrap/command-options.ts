@@ -1,10 +1,10 @@
 /**
  * The options `fleetdock bootstrap` and `fleetdock uninstall` share, read at the command's edge: which
  * hosts (one spec or an inventory file), how to log in (key, ssh-agent), how host keys are checked
- * (known_hosts, a fingerprint, accept-new), how many at once. Reads the inventory, the key and
- * known_hosts files; takes the environment (HOME, SSH_AUTH_SOCK) as an argument.
+ * (known_hosts, a fingerprint, accept-new), how many at once. Reads the inventory, the key, its
+ * passphrase and known_hosts files; takes the environment (HOME, SSH_AUTH_SOCK) as an argument.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../cli/args.js';
@@ -20,6 +20,7 @@ export const HOST_OPTIONS = {
   group: { type: 'string' },
   name: { type: 'string' },
   identity: { type: 'string', short: 'i' },
+  'identity-passphrase-file': { type: 'string' },
   user: { type: 'string' },
   port: { type: 'string' },
   'known-hosts': { type: 'string' },
@@ -37,6 +38,9 @@ export const HOST_USAGE = `hosts and SSH:
                                user, port, key, group, name and fingerprint (see README)
   --name NAME                  one host: its name in the fleet (default: its uname -n)
   -i, --identity PATH          private key (else, and also, the ssh-agent at SSH_AUTH_SOCK)
+  --identity-passphrase-file PATH
+                               the passphrase of encrypted keys (-i and the inventory's key:), on
+                               the file's first line; the file must not be readable by others
   --user USER                  login user where the host names none (default root; others need
                                passwordless sudo)
   --port N                     SSH port where the host names none (default 22)
@@ -55,6 +59,7 @@ export type HostOptionValues = {
   group?: string | undefined;
   name?: string | undefined;
   identity?: string | undefined;
+  'identity-passphrase-file'?: string | undefined;
   user?: string | undefined;
   port?: string | undefined;
   'known-hosts'?: string | undefined;
@@ -108,9 +113,32 @@ export async function resolveTargets(values: HostOptionValues, positionals: stri
   return parseInventory(text, path, defaults).map((t) => (t.keyPath === null ? t : { ...t, keyPath: expandHome(t.keyPath, env) }));
 }
 
+/**
+ * The passphrase on the first line of `path` (without its line end). Refuses a file that others may
+ * read, as ssh refuses such a key file, and an empty one.
+ */
+export async function readPassphraseFile(path: string): Promise<string> {
+  let text: string;
+  let mode: number;
+  try {
+    mode = (await stat(path)).mode;
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new FleetdockError('VALIDATION', `cannot read the passphrase file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new FleetdockError('VALIDATION', `the passphrase file ${path} may be read by others (mode ${(mode & 0o777).toString(8).padStart(4, '0')}): chmod 600 it`);
+  }
+  const passphrase = text.split(/\r?\n/, 1)[0]!;
+  if (passphrase === '') throw new FleetdockError('VALIDATION', `the passphrase file ${path} is empty: its first line is the passphrase`);
+  return passphrase;
+}
+
 /** Keys, ssh-agent, known_hosts and the time-out, for a whole run. */
 export async function prepareSshAccess(values: HostOptionValues, env: NodeJS.ProcessEnv): Promise<SshAccess> {
-  const defaultKey = values.identity === undefined ? null : await loadPrivateKey(expandHome(values.identity, env)).catch((error: Error) => {
+  const passphraseFile = values['identity-passphrase-file'];
+  const passphrase = passphraseFile === undefined ? undefined : await readPassphraseFile(expandHome(passphraseFile, env));
+  const defaultKey = values.identity === undefined ? null : await loadPrivateKey(expandHome(values.identity, env), passphrase).catch((error: Error) => {
     throw new FleetdockError('VALIDATION', error.message);
   });
   const knownHostsPath = expandHome(values['known-hosts'] ?? '~/.ssh/known_hosts', env);
@@ -121,10 +149,11 @@ export async function prepareSshAccess(values: HostOptionValues, env: NodeJS.Pro
   return {
     agentSocket: env.SSH_AUTH_SOCK || null,
     defaultKey,
+    passphrase,
     loadKey(path) {
       let key = keyCache.get(path);
       if (!key) {
-        key = loadPrivateKey(path);
+        key = loadPrivateKey(path, passphrase);
         keyCache.set(path, key);
       }
       return key;

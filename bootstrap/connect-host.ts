@@ -21,6 +21,8 @@ export interface SshAccess {
   agentSocket: string | null;
   /** The command's --identity key, or null. */
   defaultKey: Buffer | null;
+  /** The passphrase of encrypted keys (--identity-passphrase-file), if given. */
+  passphrase?: string | undefined;
   /** Loads a host's own key (the inventory's `key:`). */
   loadKey(path: string): Promise<Buffer>;
   connectTimeoutMs: number;
@@ -49,6 +51,7 @@ export async function connectHost(target: HostTarget, access: SshAccess, agentAr
     port: target.port,
     user: target.user,
     privateKey: key,
+    ...(access.passphrase !== undefined ? { passphrase: access.passphrase } : {}),
     agentSocket: access.agentSocket,
     verifyHostKey: (blob: Buffer) => access.hostKeys.verify(target, blob),
     hostKeyAlgorithms: access.hostKeys.algorithmsFor(target),

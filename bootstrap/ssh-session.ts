@@ -93,7 +93,9 @@ export async function loadPrivateKey(path: string, passphrase?: string): Promise
   const parsed = utils.parseKey(data, passphrase);
   if (parsed instanceof Error) {
     const encrypted = /encrypted|passphrase/i.test(parsed.message);
-    throw new SshStepError('auth', encrypted && !passphrase ? `the key ${path} is encrypted: load it into ssh-agent, or pass its passphrase` : `cannot use the key ${path}: ${parsed.message}`);
+    throw new SshStepError('auth', encrypted && !passphrase
+        ? `the key ${path} is encrypted: load it into ssh-agent, or give its passphrase with --identity-passphrase-file FILE`
+        : `cannot use the key ${path}: ${parsed.message}`);
   }
   const key = (Array.isArray(parsed) ? parsed[0] : parsed) as ParsedKey | undefined;
   if (!key || key.getPrivatePEM() === null) throw new SshStepError('auth', `${path} holds no private key`);

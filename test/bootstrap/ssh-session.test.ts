@@ -1,14 +1,17 @@
 // bootstrap/ssh-session.ts against real sockets on 127.0.0.1: an in-process ssh2 server (host key,
 // public key login, exec run by a real `sh`), a port nobody listens on, a server that accepts and
 // never speaks, one that hangs up at once. Each failure must name its step; stdin must arrive whole.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fingerprintSha256 } from '../../bootstrap/known-hosts.js';
-import { openSshSession, scriptCommand, SshStepError, type SshConnectOptions } from '../../bootstrap/ssh-session.js';
+import { loadPrivateKey, openSshSession, scriptCommand, SshStepError, type SshConnectOptions } from '../../bootstrap/ssh-session.js';
 import { findFreePort } from '../../lab/ports.js';
 
 const { Server, utils } = ssh2;
@@ -139,6 +142,26 @@ describe('openSshSession', () => {
     const error = await failureOf(openSshSession(options({ verifyHostKey: () => 'changed (expected SHA256:x, got SHA256:y)' })));
     expect(error.step).toBe('host-key');
     expect(error.message).toBe('changed (expected SHA256:x, got SHA256:y)');
+  });
+
+  it('auth: an encrypted key (by OpenSSH) logs in with its passphrase, and says what is missing without it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fleetdock-key-'));
+    try {
+      const file = join(dir, 'id_ed25519');
+      writeFileSync(file, userKey.private, { mode: 0o600 });
+      execFileSync('ssh-keygen', ['-q', '-p', '-P', '', '-N', 'right horse', '-f', file]);
+      await expect(loadPrivateKey(file)).rejects.toThrow(`the key ${file} is encrypted: load it into ssh-agent, or give its passphrase with --identity-passphrase-file FILE`);
+      await expect(loadPrivateKey(file, 'wrong horse')).rejects.toThrow(new RegExp(`^cannot use the key ${file}: .*bad passphrase`));
+      const key = await loadPrivateKey(file, 'right horse');
+      const session = await openSshSession(options({ privateKey: key, passphrase: 'right horse' }));
+      try {
+        expect((await session.run('echo logged in')).stdout).toBe('logged in\n');
+      } finally {
+        session.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('auth: a key the server does not take', async () => {
