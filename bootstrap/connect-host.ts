@@ -11,8 +11,12 @@ import { HostStepError, tailOf } from './host-report.js';
 import type { HostTarget } from './inventory.js';
 import { openSshSession, SshStepError, type SshSession } from './ssh-session.js';
 
-/** Tries of a connection that was dropped before login (sshd's MaxStartups, a reset). */
-const CONNECT_ATTEMPTS = 3;
+/**
+ * Tries of a connection that was dropped before login (sshd's MaxStartups, a reset), waiting 0.5 s
+ * more before each: about 5 s in all, which a busy sshd needs (once seen in CI under load: three
+ * tries within 1.5 s all dropped).
+ */
+const CONNECT_ATTEMPTS = 5;
 const RETRY_DELAY_MS = 500;
 
 /** How to log in to hosts, for a whole run. */

@@ -133,7 +133,10 @@ describe.skipIf(!lab)('fleetdock bootstrap and uninstall over SSH', { timeout: 1
     const at = (user: string, port: number, address = '127.0.0.1') => hosts[`${user}@${address}:${port}`];
     for (const name of GOOD) {
       const h = at(name === 'bsb' ? 'bob' : 'root', ports[name]);
-      expect(h, JSON.stringify(report, null, 2)).toMatchObject({ outcome: 'enrolled', name, group: 'fleet', step: null, error: null });
+      // A failure shows the report and what the server's sshd logged (a drop before the handshake
+      // says nothing on the client's side).
+      const sshdLog = h?.outcome === 'enrolled' ? '' : await sh(servers[name], 'journalctl --no-pager -n 30 -u ssh.service').catch((e: Error) => e.message);
+      expect(h, `${JSON.stringify(report, null, 2)}\n${name} sshd:\n${sshdLog}`).toMatchObject({ outcome: 'enrolled', name, group: 'fleet', step: null, error: null });
       expect(h.changes).toEqual(expect.arrayContaining(['/usr/local/bin/fleetdock-agent', '/etc/fleetdock/agent.env', '/etc/systemd/system/fleetdock-agent.service']));
     }
     expect(at('bob', ports.bsb).facts).toMatchObject({ user: 'bob', sudo: true, os: 'Linux', arch: 'x86_64' });
